@@ -1,0 +1,246 @@
+"""The small type system every optimizer and scheduler parameter is described with.
+
+A field type checks a value read from TOML (or typed into a form), returns it normalised
+(ints to floats where a float is meant, lists to tuples where torch wants a tuple) and raises
+:class:`ExperimentError` with a message that says what is allowed. ``describe()`` is that
+same "what is allowed" in words, for messages, ``describe`` in the CLI and GUI tooltips;
+``kind`` tells a form which widget to draw.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from .errors import ExperimentError, join_path, show_value
+
+__all__ = [
+    "FieldType", "Number", "Boolean", "Choice", "NumberTuple", "NumberList", "PerGroup",
+    "Expression", "SchedulerList", "Unavailable", "Text",
+]
+
+
+class FieldType:
+    kind = "value"
+
+    def check(self, value, path: str):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def fail(self, value, path: str):
+        raise ExperimentError(path, f"expected {self.describe()}, got {show_value(value)}")
+
+
+def _fmt(x: float) -> str:
+    return repr(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
+
+
+@dataclass(frozen=True)
+class Number(FieldType):
+    """A finite int or float with optional bounds (``gt``/``ge``/``lt``/``le``)."""
+
+    integer: bool = False
+    gt: float | None = None
+    ge: float | None = None
+    lt: float | None = None
+    le: float | None = None
+
+    @property
+    def kind(self) -> str:
+        return "int" if self.integer else "float"
+
+    def bounds_text(self) -> str:
+        parts = []
+        for op, bound in ((">", self.gt), (">=", self.ge), ("<", self.lt), ("<=", self.le)):
+            if bound is not None:
+                parts.append(f"{op} {_fmt(bound)}")
+        return " and ".join(parts)
+
+    def describe(self) -> str:
+        noun = "a whole number" if self.integer else "a number"
+        bounds = self.bounds_text()
+        return f"{noun} {bounds}" if bounds else noun
+
+    def check(self, value, path: str):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(value, path)
+        if self.integer:
+            if not isinstance(value, int):
+                self.fail(value, path)
+        else:
+            value = float(value)
+            if not math.isfinite(value):
+                self.fail(value, path)
+        if ((self.gt is not None and not value > self.gt)
+                or (self.ge is not None and not value >= self.ge)
+                or (self.lt is not None and not value < self.lt)
+                or (self.le is not None and not value <= self.le)):
+            self.fail(value, path)
+        return value
+
+
+@dataclass(frozen=True)
+class Boolean(FieldType):
+    kind = "bool"
+
+    def describe(self) -> str:
+        return "true or false"
+
+    def check(self, value, path: str):
+        if not isinstance(value, bool):
+            self.fail(value, path)
+        return value
+
+
+@dataclass(frozen=True)
+class Text(FieldType):
+    kind = "str"
+
+    def describe(self) -> str:
+        return "a string"
+
+    def check(self, value, path: str):
+        if not isinstance(value, str):
+            self.fail(value, path)
+        return value
+
+
+@dataclass(frozen=True)
+class Choice(FieldType):
+    options: tuple[str, ...] = ()
+    kind = "choice"
+
+    def describe(self) -> str:
+        return "one of " + ", ".join(show_value(o) for o in self.options)
+
+    def check(self, value, path: str):
+        if not isinstance(value, str) or value not in self.options:
+            self.fail(value, path)
+        return value
+
+
+@dataclass(frozen=True)
+class NumberTuple(FieldType):
+    """A fixed-length tuple such as Adam's ``betas``; torch wants a tuple, TOML gives a list."""
+
+    items: tuple[Number, ...] = ()
+    kind = "tuple"
+
+    def describe(self) -> str:
+        if len(set(self.items)) == 1:
+            item = self.items[0]
+            bounds = item.bounds_text()
+            noun = "whole numbers" if item.integer else "numbers"
+            return f"a list of {len(self.items)} {noun}" + (f", each {bounds}" if bounds else "")
+        return "a list of " + ", ".join(i.describe() for i in self.items)
+
+    def check(self, value, path: str):
+        if not isinstance(value, (list, tuple)) or len(value) != len(self.items):
+            self.fail(value, path)
+        return tuple(item.check(v, join_path(path, i)) for i, (item, v) in enumerate(zip(self.items, value)))
+
+
+@dataclass(frozen=True)
+class NumberList(FieldType):
+    """A list such as MultiStepLR's ``milestones``."""
+
+    item: Number = Number(integer=True)
+    min_length: int = 1
+    increasing: bool = False
+    kind = "list"
+
+    def describe(self) -> str:
+        noun = "whole numbers" if self.item.integer else "numbers"
+        bounds = self.item.bounds_text()
+        text = f"a list of {noun}" + (f" {bounds}" if bounds else "")
+        if self.increasing:
+            text += ", strictly increasing"
+        if self.min_length > 1:
+            text += f", at least {self.min_length}"
+        return text
+
+    def check(self, value, path: str):
+        if not isinstance(value, (list, tuple)) or len(value) < self.min_length:
+            self.fail(value, path)
+        checked = [self.item.check(v, join_path(path, i)) for i, v in enumerate(value)]
+        if self.increasing and any(b <= a for a, b in zip(checked, checked[1:])):
+            self.fail(value, path)
+        return checked
+
+
+@dataclass(frozen=True)
+class PerGroup(FieldType):
+    """One value for every param group, or a list with one per group (torch's ``float | list[float]``).
+
+    The list length is checked against the run's groups later, where they are known.
+    """
+
+    item: FieldType = Number()
+    kind = "per_group"
+
+    def describe(self) -> str:
+        return f"{self.item.describe()}, or a list of them (one per param group)"
+
+    def check(self, value, path: str):
+        if isinstance(value, (list, tuple)):
+            if not value:
+                self.fail(value, path)
+            return [self.item.check(v, join_path(path, i)) for i, v in enumerate(value)]
+        try:
+            return self.item.check(value, path)
+        except ExperimentError as error:
+            if error.message.startswith("expected "):
+                self.fail(value, path)
+            raise
+
+
+@dataclass(frozen=True)
+class Expression(FieldType):
+    """A math expression in one variable (``"0.95 ** epoch"``), evaluated safely."""
+
+    variable: str = "epoch"
+    example: str = "0.95 ** epoch"
+    kind = "expression"
+
+    def describe(self) -> str:
+        return f'a math expression in {self.variable}, e.g. "{self.example}"'
+
+    def check(self, value, path: str):
+        from .expressions import compile_expression  # local: expressions imports this module's errors only
+
+        if not isinstance(value, str):
+            self.fail(value, path)
+        compile_expression(value, self.variable, path)
+        return value
+
+
+@dataclass(frozen=True)
+class SchedulerList(FieldType):
+    """The ``schedulers`` of SequentialLR / ChainedScheduler; parsed by the experiment parser."""
+
+    kind = "schedulers"
+
+    def describe(self) -> str:
+        return "a list of scheduler tables, each with a type"
+
+    def check(self, value, path: str):
+        if not isinstance(value, (list, tuple)) or not value or not all(isinstance(v, dict) for v in value):
+            self.fail(value, path)
+        return value
+
+
+@dataclass(frozen=True)
+class Unavailable(FieldType):
+    """A constructor option this lab cannot honour; setting it is refused with the reason."""
+
+    reason: str = ""
+    kind = "unavailable"
+
+    def describe(self) -> str:
+        return f"not available here: {self.reason}"
+
+    def check(self, value, path: str):
+        raise ExperimentError(path, self.describe())
+

@@ -1,0 +1,109 @@
+"""One registry of every optimizer and scheduler of the installed torch.
+
+Validation, the CLI, presets and the GUI's forms all read it, so a parameter is described
+once: its type and range, its default, and torch's own words for it.
+
+>>> from engine.registry import SCHEDULERS
+>>> SCHEDULERS["StepLR"].params["gamma"].describe()
+'a number > 0 (default 0.1)'
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import torch.optim
+import torch.optim.lr_scheduler as lr_scheduler
+
+from ..errors import ExperimentError, show_value
+from ..fieldtypes import Choice
+from . import overrides
+from .signatures import build_class_spec
+from .spec import REQUIRED, ClassSpec, ParamSpec
+
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "ClassSpec", "ParamSpec", "REQUIRED", "optimizer_spec",
+           "scheduler_spec", "torch_optimizer_classes", "torch_scheduler_classes"]
+
+
+def torch_optimizer_classes() -> dict[str, type]:
+    """Every public optimizer class of the installed ``torch.optim``."""
+    return {name: obj for name, obj in vars(torch.optim).items()
+            if inspect.isclass(obj) and issubclass(obj, torch.optim.Optimizer)
+            and obj is not torch.optim.Optimizer and not name.startswith("_")}
+
+
+def torch_scheduler_classes() -> dict[str, type]:
+    """Every public scheduler of the installed ``torch.optim.lr_scheduler`` (its ``__all__``)."""
+    base = lr_scheduler.LRScheduler
+    return {name: getattr(lr_scheduler, name) for name in lr_scheduler.__all__
+            if inspect.isclass(getattr(lr_scheduler, name)) and getattr(lr_scheduler, name) is not base
+            and issubclass(getattr(lr_scheduler, name), base)}
+
+
+def _build_optimizers() -> dict[str, ClassSpec]:
+    specs = {}
+    for name, cls in sorted(torch_optimizer_classes().items()):
+        table = overrides.OPTIMIZERS.get(name, {})
+        names = set(inspect.signature(cls.__init__).parameters)
+        common = {k: v for k, v in overrides.OPTIMIZER_COMMON.items() if k in names}
+        specs[name] = build_class_spec(cls, bound=overrides.OPTIMIZER_BOUND,
+                                       overrides={**common, **table.get("params", {})},
+                                       unsupported=table.get("unsupported"))
+    return specs
+
+
+def _engine_params(table: dict) -> dict[str, ParamSpec]:
+    # ReduceLROnPlateau is stepped with an epoch's loss, so it only runs per epoch.
+    intervals = ("epoch",) if table.get("monitor") else overrides.INTERVALS
+    params = {"interval": ParamSpec(
+        "interval", Choice(intervals), table.get("interval", "epoch"),
+        'when the engine calls scheduler.step(): after every "epoch" or after every optimizer "step"',
+        engine=True)}
+    if table.get("monitor"):
+        params["monitor"] = ParamSpec(
+            "monitor", Choice(overrides.MONITORS), "val_loss",
+            "the loss passed to scheduler.step(metrics) at the end of each epoch", engine=True)
+    return params
+
+
+def _build_schedulers() -> dict[str, ClassSpec]:
+    specs = {}
+    for name, cls in sorted(torch_scheduler_classes().items()):
+        table = overrides.SCHEDULERS.get(name, {})
+        specs[name] = build_class_spec(cls, bound=overrides.SCHEDULER_BOUND,
+                                       overrides=table.get("params", {}),
+                                       engine_params=_engine_params(table),
+                                       default_interval=table.get("interval", "epoch"),
+                                       lr_edit_effect=table.get("effect", ""),
+                                       extra={"nested": bool(table.get("nested"))})
+    return specs
+
+
+OPTIMIZERS: dict[str, ClassSpec] = _build_optimizers()
+SCHEDULERS: dict[str, ClassSpec] = _build_schedulers()
+
+
+def _lookup(table: dict[str, ClassSpec], kind: str, name, path: str) -> ClassSpec:
+    if isinstance(name, str) and name in table:
+        return table[name]
+    import difflib
+
+    hint = ""
+    if isinstance(name, str):
+        close = difflib.get_close_matches(name, table, n=1, cutoff=0.6) or [
+            n for n in table if n.lower() == name.lower()]
+        hint = f" (did you mean {show_value(close[0])}?)" if close else ""
+    raise ExperimentError(path, f"unknown {kind} {show_value(name)}{hint}; available: {', '.join(table)}")
+
+
+def optimizer_spec(name, path: str = "optimizer.type") -> ClassSpec:
+    """The spec of optimizer ``name``; an :class:`ExperimentError` naming ``path`` otherwise."""
+    spec = _lookup(OPTIMIZERS, "optimizer", name, path)
+    if spec.unsupported:
+        raise ExperimentError(path, f"{spec.name} cannot train this model: {spec.unsupported}")
+    return spec
+
+
+def scheduler_spec(name, path: str = "scheduler.type") -> ClassSpec:
+    """The spec of scheduler ``name``; an :class:`ExperimentError` naming ``path`` otherwise."""
+    return _lookup(SCHEDULERS, "scheduler", name, path)
