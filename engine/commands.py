@@ -1,0 +1,78 @@
+"""Commands another thread (the GUI) sends a running session, checked before they are queued.
+
+A command is validated twice: in the sender's thread when submitted, so the person gets
+the error at once, and again in the training thread when applied (the run may have
+stopped, or an earlier queued command may have taken the module), where a failure becomes
+a ``rejected`` event instead of an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .config import MODULES, GroupConfig
+from .errors import ExperimentError, show_value
+from .registry import optimizer_spec
+
+if TYPE_CHECKING:
+    from .session import TrainingSession
+
+__all__ = ["Command", "SetGroupOptions", "AddGroup", "StopRun", "validate_command"]
+
+
+@dataclass(frozen=True)
+class SetGroupOptions:
+    """Set ``param_groups[group][key] = value`` for each option (``group=None``: every group)."""
+
+    run: int
+    group: int | None
+    options: dict[str, Any] = field(default_factory=dict)
+    rebase: bool = False
+
+
+@dataclass(frozen=True)
+class AddGroup:
+    """``optimizer.add_param_group`` for a module not yet trained (the article's fine-tuning)."""
+
+    run: int
+    group: GroupConfig
+
+
+@dataclass(frozen=True)
+class StopRun:
+    run: int
+
+
+Command = SetGroupOptions | AddGroup | StopRun
+
+
+def validate_command(session: "TrainingSession", command: Command) -> None:
+    """Raise :class:`ExperimentError` if ``command`` cannot apply to ``session`` now."""
+    from .parse import parse_edit
+
+    if not 0 <= command.run < len(session.runs):
+        raise ExperimentError("run", f"expected a run index from 0 to {len(session.runs) - 1}, "
+                                     f"got {show_value(command.run)}")
+    run = session.runs[command.run]
+    if isinstance(command, StopRun):
+        return
+    if isinstance(command, SetGroupOptions):
+        n = len(run.optimizer.param_groups)
+        if command.group is not None and not 0 <= command.group < n:
+            raise ExperimentError("group", f"expected a group index from 0 to {n - 1}, got {show_value(command.group)}")
+        raw = {"step": 0, **command.options, **({"rebase": True} if command.rebase else {})}
+        parse_edit(raw, "edit", run.config.optimizer.type)
+        return
+    if isinstance(command, AddGroup):
+        spec = optimizer_spec(run.config.optimizer.type)
+        from .parse import check_options
+
+        if command.group.module not in MODULES:
+            raise ExperimentError("module", f"expected one of {', '.join(MODULES)}, got {show_value(command.group.module)}")
+        if command.group.module in run.modules or "all" in run.modules:
+            raise ExperimentError("module", f"{command.group.module} is already in a param group of "
+                                            f"{show_value(run.name)}; a module can be in one group only")
+        check_options(command.group.options, spec, "add_group", skip=())
+        return
+    raise TypeError(f"not a command: {command!r}")

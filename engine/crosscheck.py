@@ -1,0 +1,119 @@
+"""Checks that need the whole experiment, after every field was checked on its own."""
+
+from __future__ import annotations
+
+from .config import MODULES, Experiment, RunConfig, SchedulerConfig
+from .errors import ExperimentError, join_path, show_value
+from .expressions import ExpressionFailure, compile_expression
+from .fieldtypes import Expression, PerGroup
+from .registry import optimizer_spec, scheduler_spec
+from .schedulers import onecycle_total_steps, option, scheduler_steps
+
+__all__ = ["check_experiment", "MAX_EXPRESSION_CHECKS"]
+
+# Expressions are evaluated at every value torch will pass them, up to this many.
+MAX_EXPRESSION_CHECKS = 200_000
+
+
+def check_experiment(experiment: Experiment) -> None:
+    for i, run in enumerate(experiment.runs):
+        _check_run(experiment, run, join_path("runs", i))
+
+
+def _check_run(experiment: Experiment, run: RunConfig, path: str) -> None:
+    spe = experiment.steps_per_epoch
+    n_initial = len(run.groups) if run.groups else 1
+    in_use = {g.module for g in run.groups} if run.groups else set(MODULES)
+    n_groups = n_initial
+    order = {id(e): i for i, e in enumerate(run.edits)}
+    for edit in run.ordered_edits(spe):
+        edit_path = join_path(join_path(path, "edits"), order[id(edit)])
+        when = f"epoch {edit.epoch}" if edit.epoch is not None else f"step {edit.step}"
+        if edit.epoch is not None and edit.epoch >= experiment.epochs:
+            raise ExperimentError(join_path(edit_path, "epoch"), f"expected a whole number >= 0 and < "
+                                  f"{experiment.epochs} (epochs), got {edit.epoch}")
+        if edit.step is not None and edit.step >= experiment.total_steps:
+            raise ExperimentError(join_path(edit_path, "step"), f"expected a whole number >= 0 and < "
+                                  f"{experiment.total_steps} ({experiment.epochs} epochs x {spe} steps), got {edit.step}")
+        if edit.group is not None and edit.group >= n_groups:
+            raise ExperimentError(join_path(edit_path, "group"),
+                                  f"expected a group index from 0 to {n_groups - 1} (the run has {n_groups} "
+                                  f"param group{'s' if n_groups > 1 else ''} at {when}), got {edit.group}")
+        if edit.add_group is not None:
+            module = edit.add_group.module
+            if module in in_use:
+                why = ("every module is already in the run's single param group (it lists no groups); "
+                       "list groups to train only part of the model first") if not run.groups else \
+                      f"{module} is already in a param group at {when}; a module can be in one group only"
+                raise ExperimentError(join_path(join_path(edit_path, "add_group"), "module"), why)
+            in_use.add(module)
+            n_groups += 1
+    if run.scheduler is not None:
+        _check_scheduler(experiment, run, run.scheduler, join_path(path, "scheduler"), n_initial, n_groups,
+                         top=True)
+
+
+def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfig, path: str,
+                     n_initial: int, n_groups: int, *, top: bool) -> None:
+    spec = scheduler_spec(cfg.type)
+    run_steps = scheduler_steps(run.scheduler, experiment.epochs, experiment.steps_per_epoch)
+    for name, value in cfg.options.items():
+        if isinstance(spec.params[name].type, PerGroup) and isinstance(value, list) \
+                and not n_initial <= len(value) <= n_groups:
+            wanted = (f"{n_initial}" if n_initial == n_groups
+                      else f"{n_initial} to {n_groups} (counting the groups add_group edits add)")
+            raise ExperimentError(join_path(path, name), f"expected {wanted} values, one per param group, "
+                                  f"got {len(value)}")
+    if cfg.monitor == "val_loss" and experiment.data.n_val == 0:
+        raise ExperimentError(join_path(path, "monitor"), 'needs a validation set (data.val_fraction > 0); '
+                              'use "train_loss" or keep some data for validation')
+    if cfg.type in ("CyclicLR", "OneCycleLR") and option(cfg, "cycle_momentum"):
+        optimizer = optimizer_spec(run.optimizer.type)
+        if "momentum" not in optimizer.params and "betas" not in optimizer.params:
+            raise ExperimentError(join_path(path, "cycle_momentum"),
+                                  f"{optimizer.name} has neither momentum nor betas to cycle; "
+                                  "set cycle_momentum = false")
+    if cfg.type == "OneCycleLR":
+        given = [k for k in ("epochs", "steps_per_epoch") if cfg.options.get(k) is not None]
+        if cfg.options.get("total_steps") is None and len(given) == 1:
+            raise ExperimentError(join_path(path, given[0]), "give total_steps, or both epochs and "
+                                  "steps_per_epoch, or none of them (then the cycle spans the whole run)")
+        total = onecycle_total_steps(cfg, run_steps)
+        if top and total < run_steps:
+            field = "total_steps" if cfg.options.get("total_steps") is not None else "epochs"
+            raise ExperimentError(join_path(path, field), (
+                f"OneCycleLR is stepped {run_steps} times in this run ({experiment.epochs} epochs"
+                + (f" x {experiment.steps_per_epoch} steps, interval = \"step\"" if cfg.interval == "step" else
+                   ", interval = \"epoch\"")
+                + f") but its cycle has {total} steps, and torch refuses to step past it; "
+                  "leave total_steps out to fit the cycle to the run"))
+    if top:
+        _check_expressions(cfg, path, spec, run_steps)
+    for i, child in enumerate(cfg.children):
+        _check_scheduler(experiment, run, child, join_path(join_path(path, "schedulers"), i),
+                         n_initial, n_groups, top=False)
+
+
+def _check_expressions(cfg: SchedulerConfig, path: str, spec, run_steps: int) -> None:
+    """Evaluate expressions at every value torch will pass, so a failure is caught before training."""
+    for name, value in cfg.options.items():
+        param_type = spec.params[name].type
+        item = param_type.item if isinstance(param_type, PerGroup) else param_type
+        if not isinstance(item, Expression):
+            continue
+        if name == "scale_fn":
+            size = option(cfg, "step_size_up") + (option(cfg, "step_size_down") or option(cfg, "step_size_up"))
+            values = (range(1, int(1 + run_steps / size) + 1) if option(cfg, "scale_mode") == "cycle"
+                      else range(0, run_steps + 1))
+        else:
+            values = range(0, run_steps + 1)
+        texts = value if isinstance(value, list) else [value]
+        for i, text in enumerate(texts):
+            field_path = join_path(path, name) if not isinstance(value, list) else join_path(join_path(path, name), i)
+            function = compile_expression(text, item.variable, field_path)
+            for x in values[:MAX_EXPRESSION_CHECKS]:
+                try:
+                    function(x)
+                except ExpressionFailure as failure:
+                    raise ExperimentError(field_path, f"{failure} (torch calls it with {item.variable} = "
+                                          f"{values[0]} to {values[-1]} in this run)") from None

@@ -1,0 +1,156 @@
+"""Results of one run, in growing numpy buffers a reader can copy from while training goes on.
+
+One thread writes (the trainer), any thread reads. The writer fills row ``n`` in every
+table (reallocating a table by doubling when it is full, or widening it when a group is
+added, and only then swapping the reference) and *then* publishes ``n + 1``; a reader takes
+the published count first and slices the current arrays to it. Rows below a published
+count are never written again, so a reader needs no lock and never blocks the trainer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Event", "GrowingTable", "RunRecorder", "RunResults"]
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something worth a marker: ``manual_decay``, ``edit``, ``add_group``, ``plateau``, ``diverged``, ..."""
+
+    step: int
+    epoch: int
+    kind: str
+    group: int | None
+    detail: str
+
+    def as_tuple(self) -> tuple:
+        return (self.step, self.epoch, self.kind, self.group, self.detail)
+
+
+class GrowingTable:
+    """A float64 array whose rows (and columns) grow by reallocation; NaN marks "no value"."""
+
+    def __init__(self, columns: int, capacity: int = 1024):
+        self.data = np.full((capacity, max(columns, 1)), np.nan)
+        self.columns = columns
+
+    def write(self, row: int, values) -> None:
+        data = self.data
+        if row >= data.shape[0]:
+            grown = np.full((max(2 * data.shape[0], row + 1), data.shape[1]), np.nan)
+            grown[:data.shape[0]] = data
+            self.data = data = grown
+        data[row, :len(values)] = values
+
+    def widen(self, columns: int) -> None:
+        if columns > self.data.shape[1]:
+            wider = np.full((self.data.shape[0], columns), np.nan)
+            wider[:, :self.data.shape[1]] = self.data
+            self.data = wider
+        self.columns = max(self.columns, columns)
+
+    def fill(self, array: np.ndarray) -> None:
+        """Replace the contents with ``array`` (rows x columns), keeping room to grow."""
+        rows, columns = array.shape
+        self.widen(columns)
+        self.data = np.full((max(2 * rows, 1024), self.data.shape[1]), np.nan)
+        self.data[:rows, :columns] = array
+
+    def view(self, rows: int) -> np.ndarray:
+        return self.data[:rows, :self.columns]
+
+
+@dataclass
+class RunResults:
+    """A consistent copy of a run's results so far (what plots and CSV writers read)."""
+
+    name: str
+    step: np.ndarray          # (n,) global optimizer step
+    step_epoch: np.ndarray    # (n,)
+    step_loss: np.ndarray     # (n,)
+    step_lr: np.ndarray       # (n, groups), NaN where a group did not exist yet
+    step_momentum: np.ndarray  # (n, groups), momentum or beta1; NaN where the optimizer has none
+    epoch: np.ndarray         # (m,)
+    train_loss: np.ndarray    # (m,)
+    val_loss: np.ndarray      # (m,), NaN without a validation set
+    epoch_lr: np.ndarray      # (m, groups): lr of each group's first step in that epoch
+    events: list[Event]
+
+
+class RunRecorder:
+    """Appends one row per optimizer step and per epoch; :meth:`snapshot` copies them out."""
+
+    def __init__(self, name: str, groups: int):
+        self.name = name
+        self.n_steps = 0
+        self.n_epochs = 0
+        self._steps = GrowingTable(3)            # step, epoch, loss
+        self._step_lr = GrowingTable(groups)
+        self._step_momentum = GrowingTable(groups)
+        self._epochs = GrowingTable(3)           # epoch, train_loss, val_loss
+        self._epoch_lr = GrowingTable(groups)
+        self.events: list[Event] = []
+
+    @property
+    def groups(self) -> int:
+        return self._step_lr.columns
+
+    def add_group(self) -> None:
+        for table in (self._step_lr, self._step_momentum, self._epoch_lr):
+            table.widen(table.columns + 1)
+
+    def record_step(self, step: int, epoch: int, loss: float, lrs, momenta) -> None:
+        row = self.n_steps
+        self._steps.write(row, (step, epoch, loss))
+        self._step_lr.write(row, lrs)
+        self._step_momentum.write(row, momenta)
+        self.n_steps = row + 1
+
+    def record_epoch(self, epoch: int, train_loss: float, val_loss: float, lrs) -> None:
+        row = self.n_epochs
+        self._epochs.write(row, (epoch, train_loss, val_loss))
+        self._epoch_lr.write(row, lrs)
+        self.n_epochs = row + 1
+
+    def record_event(self, event: Event) -> None:
+        self.events.append(event)
+
+    def snapshot(self) -> RunResults:
+        n, m, k = self.n_steps, self.n_epochs, len(self.events)
+        steps = self._steps.view(n).copy()
+        epochs = self._epochs.view(m).copy()
+        return RunResults(
+            name=self.name,
+            step=steps[:, 0].astype(np.int64), step_epoch=steps[:, 1].astype(np.int64), step_loss=steps[:, 2],
+            step_lr=self._step_lr.view(n).copy(), step_momentum=self._step_momentum.view(n).copy(),
+            epoch=epochs[:, 0].astype(np.int64), train_loss=epochs[:, 1], val_loss=epochs[:, 2],
+            epoch_lr=self._epoch_lr.view(m).copy(), events=self.events[:k],
+        )
+
+    # -- training-state files -------------------------------------------------------------
+    def state_dict(self) -> dict:
+        import torch
+
+        return {
+            "name": self.name, "groups": self.groups,
+            "steps": torch.from_numpy(self._steps.view(self.n_steps).copy()),
+            "step_lr": torch.from_numpy(self._step_lr.view(self.n_steps).copy()),
+            "step_momentum": torch.from_numpy(self._step_momentum.view(self.n_steps).copy()),
+            "epochs": torch.from_numpy(self._epochs.view(self.n_epochs).copy()),
+            "epoch_lr": torch.from_numpy(self._epoch_lr.view(self.n_epochs).copy()),
+            "events": [list(e.as_tuple()) for e in self.events],
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        while self.groups < state["groups"]:
+            self.add_group()
+        for table, key in ((self._steps, "steps"), (self._step_lr, "step_lr"),
+                           (self._step_momentum, "step_momentum"), (self._epochs, "epochs"),
+                           (self._epoch_lr, "epoch_lr")):
+            table.fill(state[key].numpy())
+        self.events = [Event(*e) for e in state["events"]]
+        self.n_steps = len(state["steps"])
+        self.n_epochs = len(state["epochs"])

@@ -1,0 +1,263 @@
+"""One run of an experiment: a model, the real torch optimizer and scheduler, and its results.
+
+The training step is the article's loop, in the order torch documents:
+``zero_grad -> forward -> loss.backward() -> optimizer.step() -> scheduler.step()``
+(``step(closure)`` for LBFGS). Around it the run applies, at step boundaries, what a
+person would do by hand: the manual decay at the start of an epoch, scheduled edits of
+``param_groups``, and commands arriving from the GUI. Everything random comes from the
+experiment's seed through the run's own generator, so two runs with equal lrs are
+bit-identical.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch.optim import lr_scheduler as ls
+
+from .config import Edit, Experiment, GroupConfig, MODULES
+from .model import Dataset, build_model
+from .optimizers import build_optimizer, group_dict, group_modules
+from .recorder import Event, RunRecorder
+from .schedulers import adopt_new_group, build_scheduler, rebase_group, scheduler_steps
+
+__all__ = ["RunTrainer", "shuffle_seed", "RUNNING", "FINISHED", "DIVERGED", "FAILED", "STOPPED"]
+
+RUNNING, FINISHED, DIVERGED, FAILED, STOPPED = "running", "finished", "diverged", "failed", "stopped"
+
+
+def shuffle_seed(seed: int) -> int:
+    """The seed of every run's batch-order generator (distinct from the data's stream)."""
+    return (seed * 6364136223846793005 + 1442695040888963407) % 2**63
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+class RunTrainer:
+    """Trains one :class:`~engine.config.RunConfig` one optimizer step at a time."""
+
+    def __init__(self, experiment: Experiment, index: int, dataset: Dataset):
+        cfg = experiment.runs[index]
+        self.experiment, self.index, self.config, self.name = experiment, index, cfg, cfg.name
+        self.dataset = dataset
+        self.steps_per_epoch = experiment.steps_per_epoch
+        self.batch_size = experiment.data.batch_size
+        self.n_train, self.n_val = dataset.x_train.shape[0], dataset.x_val.shape[0]
+        self.model = build_model(experiment.model, experiment.seed)
+        self.optimizer = build_optimizer(cfg, self.model)
+        self.modules = group_modules(cfg)
+        self.scheduler: ls.LRScheduler | None = None
+        self.step_interval = False
+        if cfg.scheduler is not None:
+            steps = scheduler_steps(cfg.scheduler, experiment.epochs, self.steps_per_epoch)
+            self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, steps)
+            self.step_interval = cfg.scheduler.interval == "step"
+        self.closure_step = isinstance(self.optimizer, torch.optim.LBFGS)
+        defaults = self.optimizer.defaults
+        self.momentum_key = "betas" if "betas" in defaults else "momentum" if "momentum" in defaults else None
+        self.generator = torch.Generator().manual_seed(shuffle_seed(experiment.seed))
+        self.edits = cfg.ordered_edits(self.steps_per_epoch)
+        self.edit_position = 0
+        self.recorded_edits: list[Edit] = []
+        self.recorder = RunRecorder(cfg.name, len(self.optimizer.param_groups))
+        self.status = RUNNING
+        self.perm: torch.Tensor | None = None
+        self.loss_sum = 0.0
+        self.epoch_lrs: list[float] = []
+        self.gradient_checked: set[int] = set()
+
+    # -- the training step ----------------------------------------------------------------
+    def step(self, t: int) -> None:
+        """Optimizer step ``t`` (global, from 0), with everything due before and after it."""
+        epoch, i = divmod(t, self.steps_per_epoch)
+        if i == 0:
+            self._begin_epoch(epoch, t)
+        while self.edit_position < len(self.edits) and \
+                self.edits[self.edit_position].at_step(self.steps_per_epoch) <= t:
+            self.edit_position += 1
+            self.apply_edit(self.edits[self.edit_position - 1], t)
+        groups = self.optimizer.param_groups
+        lrs = [g["lr"] for g in groups]
+        if len(self.epoch_lrs) < len(lrs):
+            self.epoch_lrs.extend(lrs[len(self.epoch_lrs):])
+        key = self.momentum_key
+        momenta = [g[key][0] if key == "betas" else g[key] for g in groups] if key else ()
+        start = i * self.batch_size
+        index = self.perm[start:start + self.batch_size]
+        loss = self._train(self.dataset.x_train[index], self.dataset.y_train[index])
+        self.recorder.record_step(t, epoch, loss, lrs, momenta)
+        if len(self.gradient_checked) < len(groups):
+            self._check_gradients(t, epoch)
+        if not math.isfinite(loss):
+            self._diverge(t, epoch, f"loss became {loss} at step {t}")
+            return
+        self.loss_sum += loss * index.shape[0]
+        if self.step_interval:
+            self.scheduler.step()
+        if i == self.steps_per_epoch - 1:
+            self._end_epoch(epoch, t)
+
+    def _train(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        optimizer, model = self.optimizer, self.model
+        if self.closure_step:
+            def closure():
+                optimizer.zero_grad()
+                loss = F.mse_loss(model(x), y)
+                loss.backward()
+                return loss
+
+            return float(optimizer.step(closure))
+        optimizer.zero_grad()
+        loss = F.mse_loss(model(x), y)
+        loss.backward()
+        value = loss.item()
+        if math.isfinite(value):
+            optimizer.step()
+        return value
+
+    def _begin_epoch(self, epoch: int, t: int) -> None:
+        self.perm = torch.randperm(self.n_train, generator=self.generator)
+        self.loss_sum = 0.0
+        self.epoch_lrs = []
+        if t == 0:
+            for module in MODULES:
+                if module not in self.modules and "all" not in self.modules:
+                    self._event(t, epoch, "frozen", None,
+                                f"{module} is in no param group: the optimizer never updates it")
+        manual = self.config.manual
+        if manual is not None and manual.fires_at(epoch):
+            for group in self.optimizer.param_groups:
+                group["lr"] *= manual.factor
+            lrs = ", ".join(_fmt(g["lr"]) for g in self.optimizer.param_groups)
+            self._event(t, epoch, "manual_decay", None, f"every lr x {manual.factor}: now {lrs}")
+
+    def _end_epoch(self, epoch: int, t: int) -> None:
+        train_loss = self.loss_sum / self.n_train
+        val_loss = self.validate() if self.n_val else math.nan
+        self.recorder.record_epoch(epoch, train_loss, val_loss, self.epoch_lrs)
+        if self.n_val and not math.isfinite(val_loss):
+            self._diverge(t, epoch, f"validation loss became {val_loss} at epoch {epoch}")
+            return
+        if self.scheduler is not None and not self.step_interval:
+            if isinstance(self.scheduler, ls.ReduceLROnPlateau):
+                self._plateau_step(t, epoch, val_loss if self.config.scheduler.monitor == "val_loss" else train_loss)
+            else:
+                self.scheduler.step()
+
+    def _plateau_step(self, t: int, epoch: int, metric: float) -> None:
+        before = [g["lr"] for g in self.optimizer.param_groups]
+        self.scheduler.step(metric)
+        for gi, (old, group) in enumerate(zip(before, self.optimizer.param_groups)):
+            if group["lr"] != old:
+                monitor = self.config.scheduler.monitor
+                # Marked where the reduced lr is first used: the next step and epoch.
+                self._event(t + 1, epoch + 1, "plateau", gi, f"lr {_fmt(old)} -> {_fmt(group['lr'])}: {monitor} "
+                            f"did not improve for more than {self.scheduler.patience} epochs")
+
+    def validate(self) -> float:
+        with torch.no_grad():
+            return F.mse_loss(self.model(self.dataset.x_val), self.dataset.y_val).item()
+
+    def _check_gradients(self, t: int, epoch: int) -> None:
+        for gi, group in enumerate(self.optimizer.param_groups):
+            if gi in self.gradient_checked:
+                continue
+            self.gradient_checked.add(gi)
+            module = self.modules[gi]
+            names = MODULES if module == "all" else (module,)
+            for name in names:
+                params = list(getattr(self.model, name).parameters())
+                if all(p.grad is None for p in params):
+                    self._event(t, epoch, "no_gradient", gi,
+                                f'{name} gets no gradient: model "{self.experiment.model}" returns '
+                                "self.layer(input), so this lr changes nothing; "
+                                'use model = "bottleneck" to train layer2 too')
+
+    def _diverge(self, t: int, epoch: int, detail: str) -> None:
+        lrs = ", ".join(_fmt(g["lr"]) for g in self.optimizer.param_groups)
+        self.status = DIVERGED
+        self._event(t, epoch, "diverged", None, f"{detail} (lr {lrs})")
+
+    def fail(self, t: int, error: BaseException) -> None:
+        """Stop this run after an exception inside torch (or an expression), keeping its results."""
+        self.status = FAILED
+        self._event(t, t // self.steps_per_epoch, "error", None, f"{type(error).__name__}: {error}")
+
+    def _event(self, t: int, epoch: int, kind: str, group: int | None, detail: str) -> None:
+        self.recorder.record_event(Event(t, epoch, kind, group, detail))
+
+    # -- edits: scheduled ones and commands from another thread ----------------------------
+    def apply_edit(self, edit: Edit, t: int) -> None:
+        """Apply ``edit`` now (before optimizer step ``t``)."""
+        epoch = t // self.steps_per_epoch
+        if edit.add_group is not None:
+            self._add_group(edit.add_group)
+            gi = len(self.optimizer.param_groups) - 1
+            self._event(t, epoch, "add_group", gi, f"added param group {gi}: {edit.add_group.module}, "
+                        f"lr {_fmt(self.optimizer.param_groups[gi]['lr'])}")
+            return
+        groups = self.optimizer.param_groups
+        targets = range(len(groups)) if edit.group is None else (edit.group,)
+        for gi in targets:
+            group = groups[gi]
+            old_lr = group["lr"]
+            changes = []
+            for key, value in edit.options.items():
+                changes.append(f"{key} {_fmt(group[key]) if key == 'lr' else group[key]} -> "
+                               f"{_fmt(value) if key == 'lr' else value}")
+                group[key] = value
+            if edit.rebase and self.scheduler is not None and old_lr > 0:
+                rebase_group(self.scheduler, self.config.scheduler, gi, group["lr"] / old_lr)
+                changes.append("scheduler rebased")
+            self._event(t, epoch, "edit", gi, "; ".join(changes))
+
+    def _add_group(self, group: GroupConfig) -> None:
+        self.optimizer.add_param_group(group_dict(self.model, group))
+        if self.scheduler is not None:
+            adopt_new_group(self.scheduler, self.config.scheduler, len(self.optimizer.param_groups) - 1)
+        self.modules.append(group.module)
+        self.recorder.add_group()
+
+    def command_edit(self, edit: Edit, t: int) -> None:
+        """Apply an edit that arrived as a command, and remember it as ``step = t`` for replay."""
+        recorded = Edit(step=t, group=edit.group, options=edit.options, add_group=edit.add_group,
+                        rebase=edit.rebase)
+        self.recorded_edits.append(recorded)
+        self.apply_edit(recorded, t)
+
+    # -- training-state files -------------------------------------------------------------
+    def state_dict(self) -> dict:
+        return {
+            "name": self.name, "status": self.status, "modules": list(self.modules),
+            "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
+            "generator": self.generator.get_state(), "perm": self.perm, "loss_sum": self.loss_sum,
+            "epoch_lrs": list(self.epoch_lrs), "gradient_checked": sorted(self.gradient_checked),
+            "recorded_edits": [e.to_dict() for e in self.recorded_edits],
+            "recorder": self.recorder.state_dict(),
+        }
+
+    def load_state_dict(self, state: dict, t: int) -> None:
+        """Continue from ``state`` saved before optimizer step ``t``."""
+        from .parse import parse_edit
+
+        for module in state["modules"][len(self.modules):]:
+            self._add_group(GroupConfig(module=module))
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.generator.set_state(state["generator"])
+        self.perm = state["perm"]
+        self.loss_sum = state["loss_sum"]
+        self.epoch_lrs = list(state["epoch_lrs"])
+        self.gradient_checked = set(state["gradient_checked"])
+        self.recorded_edits = [parse_edit(e, "recorded_edits", self.config.optimizer.type)
+                               for e in state["recorded_edits"]]
+        self.recorder.load_state_dict(state["recorder"])
+        self.status = state["status"]
+        self.edit_position = sum(1 for e in self.edits if e.at_step(self.steps_per_epoch) < t)

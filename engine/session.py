@@ -1,0 +1,190 @@
+"""A training session: every run of an experiment, trained in lockstep one step at a time.
+
+This is the loop both front ends drive. The CLI calls :meth:`TrainingSession.run` in its
+own thread; the GUI calls it in a worker thread and talks to it from the main thread with
+thread-safe methods only: :meth:`pause`, :meth:`resume`, :meth:`stop`, :meth:`submit`
+(set a group's options, add a param group, stop one run). Commands wait in a queue and are
+applied by the training thread at the next step boundary, so torch objects are only ever
+touched by one thread. Results are read with :meth:`snapshot`, which copies from the
+recorders without blocking the trainer.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .commands import AddGroup, Command, SetGroupOptions, StopRun, validate_command
+from .config import Edit, Experiment
+from .model import make_dataset
+from .recorder import RunResults
+from .run import FAILED, FINISHED, RUNNING, STOPPED, RunTrainer
+
+__all__ = ["TrainingSession", "Progress"]
+
+
+@dataclass(frozen=True)
+class Progress:
+    step: int          # optimizer steps done (per run)
+    total_steps: int
+    epoch: int         # epochs done
+    epochs: int
+    statuses: tuple[str, ...]
+
+
+class TrainingSession:
+    """Trains all runs of ``experiment`` together; see the module docstring for threading."""
+
+    def __init__(self, experiment: Experiment, *, state: dict | None = None):
+        self.experiment = experiment
+        self.dataset = make_dataset(experiment.model, experiment.seed, experiment.data)
+        self.steps_per_epoch = experiment.steps_per_epoch
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            self.runs = [RunTrainer(experiment, i, self.dataset) for i in range(len(experiment.runs))]
+        self.position = 0  # the next optimizer step
+        self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._resumed = threading.Event()
+        self._resumed.set()
+        self._stop = threading.Event()
+        self._epochs_per_second: float | None = None
+        if state is not None:
+            from .checkpoint import restore_session
+
+            restore_session(self, state)
+
+    # -- where it is ----------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        return self.experiment.total_steps
+
+    @property
+    def epoch(self) -> int:
+        """Epochs completed (by the runs still training)."""
+        return self.position // self.steps_per_epoch
+
+    @property
+    def finished(self) -> bool:
+        return self.position >= self.total_steps or not any(r.status == RUNNING for r in self.runs)
+
+    def progress(self) -> Progress:
+        return Progress(self.position, self.total_steps, self.epoch, self.experiment.epochs,
+                        tuple(r.status for r in self.runs))
+
+    # -- control from any thread ------------------------------------------------------------
+    def pause(self) -> None:
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
+
+    def stop(self) -> None:
+        """Ask :meth:`run` to return at the next step boundary (also when paused)."""
+        self._stop.set()
+        self._resumed.set()
+
+    def set_speed(self, epochs_per_second: float | None) -> None:
+        """Slow training down for a demonstration (``None``: as fast as possible)."""
+        self._epochs_per_second = epochs_per_second
+
+    def submit(self, command: Command) -> None:
+        """Queue a command for the next step boundary; raises ExperimentError if it cannot apply."""
+        validate_command(self, command)
+        self._commands.put(command)
+
+    # -- training (the training thread only) ------------------------------------------------
+    def _apply_commands(self) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            run = self.runs[command.run]
+            if run.status != RUNNING:
+                continue
+            try:
+                validate_command(self, command)
+                if isinstance(command, StopRun):
+                    run.status = STOPPED
+                    run._event(self.position, self.epoch, "stopped", None, "stopped by a command")
+                elif isinstance(command, SetGroupOptions):
+                    run.command_edit(Edit(step=self.position, group=command.group, options=dict(command.options),
+                                          rebase=command.rebase), self.position)
+                elif isinstance(command, AddGroup):
+                    run.command_edit(Edit(step=self.position, add_group=command.group), self.position)
+            except Exception as error:  # a command that became invalid is reported, not fatal
+                run._event(self.position, self.epoch, "rejected", None, f"{type(error).__name__}: {error}")
+
+    def step(self) -> bool:
+        """One optimizer step of every run still training; False when there is nothing left."""
+        if self.finished:
+            return False
+        self._apply_commands()
+        t = self.position
+        for run in self.runs:
+            if run.status == RUNNING:
+                try:
+                    run.step(t)
+                except Exception as error:  # torch or an expression failed: this run stops, others go on
+                    run.fail(t, error)
+        self.position = t + 1
+        if self.position >= self.total_steps:
+            for run in self.runs:
+                if run.status == RUNNING:
+                    run.status = FINISHED
+        return not self.finished
+
+    def run(self, on_epoch: Callable[[Progress], None] | None = None, *, max_steps: int | None = None,
+            until_epoch_end: bool = False) -> Progress:
+        """Train until finished, stopped, ``max_steps`` more steps, or (optionally) the end of this epoch.
+
+        Honours :meth:`pause` (waits between steps) and :meth:`stop` (returns). ``on_epoch``
+        is called in this thread after every epoch.
+        """
+        self._stop.clear()
+        done = 0
+        last_epoch_end = time.perf_counter()
+        while not self.finished and not self._stop.is_set():
+            if not self._resumed.is_set():
+                self._resumed.wait(0.05)
+                continue
+            self.step()
+            done += 1
+            if self.position % self.steps_per_epoch == 0:
+                if on_epoch is not None:
+                    on_epoch(self.progress())
+                if self._epochs_per_second:
+                    wait = last_epoch_end + 1 / self._epochs_per_second - time.perf_counter()
+                    if wait > 0:
+                        self._stop.wait(wait)
+                    last_epoch_end = time.perf_counter()
+                if until_epoch_end:
+                    break
+            if max_steps is not None and done >= max_steps:
+                break
+        return self.progress()
+
+    # -- results ----------------------------------------------------------------------------
+    def snapshot(self) -> list[RunResults]:
+        """A consistent copy of every run's results so far (safe from any thread)."""
+        return [run.recorder.snapshot() for run in self.runs]
+
+    def experiment_with_edits(self) -> Experiment:
+        """The experiment plus every edit that arrived as a command, for saving and headless replay."""
+        from dataclasses import replace
+
+        runs = tuple(replace(cfg, edits=cfg.edits + tuple(run.recorded_edits))
+                     for cfg, run in zip(self.experiment.runs, self.runs))
+        return replace(self.experiment, runs=runs)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status == FAILED for r in self.runs)
