@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import warnings
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -37,7 +38,7 @@ _RUN_KEYS = ("name", "optimizer", "groups", "scheduler", "manual")
 
 def session_state(session: "TrainingSession") -> dict:
     return {
-        "format": FORMAT, "version": VERSION, "torch": torch.__version__,
+        "format": FORMAT, "version": VERSION, "torch": str(torch.__version__),
         "experiment": json.dumps(session.experiment.to_dict()),
         "position": session.position,
         "runs": [run.state_dict() for run in session.runs],
@@ -58,7 +59,9 @@ def load_state(path: str | Path) -> dict:
     if not path.is_file():
         raise StateFileError(f"{path}: no such file")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": we refuse it anyway
+            state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, TypeError,
             AttributeError, ImportError, IndexError, KeyError, OSError) as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

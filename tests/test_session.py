@@ -1,0 +1,178 @@
+"""The session the GUI drives: lockstep runs, pause/resume/stop and commands from another thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from engine.commands import AddGroup, SetGroupOptions, StopRun
+from engine.config import GroupConfig
+from engine.errors import ExperimentError
+from engine.session import TrainingSession
+from tests.engine_helpers import experiment
+
+RUNS = [{"name": "a", "optimizer": {"type": "Adam", "lr": 0.05}, "groups": [{"module": "layer", "lr": 0.05}],
+         "scheduler": {"type": "StepLR", "step_size": 10, "gamma": 0.5}},
+        {"name": "b", "optimizer": {"type": "SGD", "lr": 0.05, "momentum": 0.9},
+         "scheduler": {"type": "LambdaLR", "lr_lambda": "0.97 ** epoch"}}]
+
+
+def make(epochs=200):
+    return experiment(RUNS, epochs=epochs, samples=256, val_fraction=0.25, model="bottleneck")
+
+
+def start(session, **kwargs):
+    thread = threading.Thread(target=session.run, kwargs=kwargs, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+def test_runs_advance_in_lockstep():
+    session = TrainingSession(make(5))
+    for t in range(7):
+        session.step()
+        assert [r.recorder.n_steps for r in session.runs] == [t + 1, t + 1]
+
+
+def test_pause_resume_and_stop_from_another_thread():
+    session = TrainingSession(make())
+    thread = start(session)
+    wait_for(lambda: session.position > 20)
+    session.pause()
+    time.sleep(0.05)
+    paused_at = session.position
+    time.sleep(0.2)
+    assert session.position == paused_at and session.paused
+    session.resume()
+    wait_for(lambda: session.position > paused_at + 20)
+    session.stop()
+    thread.join(5)
+    assert not thread.is_alive()
+    assert not session.finished and session.position < session.total_steps
+
+
+def test_stop_while_paused_returns_promptly():
+    session = TrainingSession(make())
+    session.pause()
+    thread = start(session)
+    time.sleep(0.1)
+    began = time.monotonic()
+    session.stop()
+    thread.join(2)
+    assert not thread.is_alive() and time.monotonic() - began < 1
+
+
+def test_snapshots_while_training_are_consistent():
+    session = TrainingSession(make())
+    thread = start(session)
+    seen = 0
+    while thread.is_alive() or seen == 0:
+        for r in session.snapshot():
+            n = len(r.step)
+            assert r.step_lr.shape[0] == r.step_loss.shape[0] == r.step_epoch.shape[0] == n
+            assert r.step.tolist() == list(range(n))
+            assert not np.isnan(r.step_loss).any()
+            assert len(r.epoch) == len(r.train_loss) == r.epoch_lr.shape[0]
+            seen = max(seen, n)
+    thread.join()
+    assert seen == session.total_steps
+
+
+def test_commands_from_another_thread_are_recorded_and_replay_identically():
+    session = TrainingSession(make(40))
+    session.pause()
+    thread = start(session)
+    session.resume()
+    wait_for(lambda: session.position > 150)
+    session.submit(SetGroupOptions(run=0, group=0, options={"lr": 0.01}))
+    session.submit(AddGroup(run=0, group=GroupConfig("layer2", {"lr": 0.02})))
+    wait_for(lambda: len(session.runs[0].optimizer.param_groups) == 2)
+    session.submit(SetGroupOptions(run=1, group=None, options={"lr": 0.2}, rebase=True))
+    thread.join()
+    live = session.snapshot()
+    recorded = session.runs[0].recorded_edits + session.runs[1].recorded_edits
+    assert len(recorded) == 3 and all(e.step is not None for e in recorded)
+    kinds = [e.kind for e in live[0].events]
+    assert "edit" in kinds and "add_group" in kinds
+
+    replay = TrainingSession(session.experiment_with_edits())
+    replay.run()
+    for a, b in zip(live, replay.snapshot()):
+        assert a.step_loss.tobytes() == b.step_loss.tobytes()
+        np.testing.assert_array_equal(a.step_lr, b.step_lr)
+        assert [e.as_tuple() for e in a.events] == [e.as_tuple() for e in b.events]
+
+
+def test_invalid_commands_are_refused_when_submitted():
+    session = TrainingSession(make(5))
+    with pytest.raises(ExperimentError, match="group index from 0 to 0"):
+        session.submit(SetGroupOptions(run=0, group=3, options={"lr": 0.1}))
+    with pytest.raises(ExperimentError, match="expected a number > 0"):
+        session.submit(SetGroupOptions(run=0, group=0, options={"lr": -1.0}))
+    with pytest.raises(ExperimentError, match="unknown key"):
+        session.submit(SetGroupOptions(run=0, group=0, options={"lrr": 0.1}))
+    with pytest.raises(ExperimentError, match="already in a param group"):
+        session.submit(AddGroup(run=0, group=GroupConfig("layer")))
+    with pytest.raises(ExperimentError, match="already in a param group"):
+        session.submit(AddGroup(run=1, group=GroupConfig("layer2")))  # run b trains the whole model
+    with pytest.raises(ExperimentError, match="run index"):
+        session.submit(StopRun(run=7))
+
+
+def test_a_command_that_became_invalid_is_rejected_not_fatal():
+    session = TrainingSession(make(5))
+    session.submit(AddGroup(run=0, group=GroupConfig("layer2")))
+    session.submit(AddGroup(run=0, group=GroupConfig("layer2")))  # valid when sent, not once the first applied
+    session.run()
+    kinds = [e.kind for e in session.runs[0].recorder.events]
+    assert kinds.count("add_group") == 1 and kinds.count("rejected") == 1
+    assert session.runs[0].status == "finished"
+
+
+def test_stop_one_run():
+    session = TrainingSession(make(5))
+    session.run(max_steps=3)
+    session.submit(StopRun(run=1))
+    session.run()
+    assert [r.status for r in session.runs] == ["finished", "stopped"]
+    assert session.runs[1].recorder.n_steps == 3
+
+
+def test_step_one_epoch_at_a_time():
+    session = TrainingSession(make(5))
+    session.run(until_epoch_end=True)
+    assert session.position == session.steps_per_epoch
+    session.run(max_steps=1)
+    session.run(until_epoch_end=True)
+    assert session.position == 2 * session.steps_per_epoch
+
+
+def test_speed_limit_slows_epochs_down():
+    session = TrainingSession(make(3))
+    session.set_speed(20.0)
+    began = time.monotonic()
+    session.run()
+    assert time.monotonic() - began >= 2 / 20  # three epochs, two waits at least
+
+
+def test_an_engine_error_stops_that_run_only():
+    exp = experiment([{"name": "ok", "optimizer": {"type": "Adam", "lr": 0.1}},
+                      {"name": "bad", "optimizer": {"type": "Adam", "lr": 0.1},
+                       "scheduler": {"type": "OneCycleLR", "max_lr": 0.1}}], epochs=5)
+    session = TrainingSession(exp)
+    session.runs[1].scheduler.total_steps = 7  # as if misconfigured: torch raises past step 7
+    session.run()
+    assert [r.status for r in session.runs] == ["finished", "failed"]
+    assert session.failed
+    error = session.runs[1].recorder.events[-1]
+    assert error.kind == "error" and "Tried to step" in error.detail
