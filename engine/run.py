@@ -27,6 +27,9 @@ __all__ = ["RunTrainer", "shuffle_seed", "RUNNING", "FINISHED", "DIVERGED", "FAI
 
 RUNNING, FINISHED, DIVERGED, FAILED, STOPPED = "running", "finished", "diverged", "failed", "stopped"
 
+# torch multiplies float32 parameters by the lr: a larger (or non-finite) lr cannot be applied.
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
 
 def shuffle_seed(seed: int) -> int:
     """The seed of every run's batch-order generator (distinct from the data's stream)."""
@@ -82,6 +85,9 @@ class RunTrainer:
             self.apply_edit(self.edits[self.edit_position - 1], t)
         groups = self.optimizer.param_groups
         lrs = [g["lr"] for g in groups]
+        if not all(0 <= lr <= FLOAT32_MAX for lr in lrs):
+            self._diverge(t, epoch, "an lr left the range float32 parameters can take")
+            return
         if len(self.epoch_lrs) < len(lrs):
             self.epoch_lrs.extend(lrs[len(self.epoch_lrs):])
         key = self.momentum_key
