@@ -64,8 +64,12 @@ def load_state(path: str | Path) -> dict:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, TypeError,
             AttributeError, ImportError, IndexError, KeyError, OSError) as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise StateFileError(f"{path}: not a training-state file of this app, or a damaged one ({first[:200]})") \
+        text = str(error)
+        if "Weights only load failed" in text:
+            reason = "it holds objects other than tensors and plain data, which are never loaded, for safety"
+        else:
+            reason = text.strip().splitlines()[0][:200] if text.strip() else type(error).__name__
+        raise StateFileError(f"{path}: not a training-state file of this app, or a damaged one ({reason})") \
             from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise StateFileError(f"{path}: not a training-state file of this app")

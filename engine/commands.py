@@ -73,6 +73,8 @@ def validate_command(session: "TrainingSession", command: Command) -> None:
         if command.group.module in run.modules or "all" in run.modules:
             raise ExperimentError("module", f"{command.group.module} is already in a param group of "
                                             f"{show_value(run.name)}; a module can be in one group only")
+        if spec.max_groups is not None and len(run.optimizer.param_groups) >= spec.max_groups:
+            raise ExperimentError("add_group", f"{spec.name} takes a single param group")
         check_options(command.group.options, spec, "add_group", skip=())
         return
     raise TypeError(f"not a command: {command!r}")

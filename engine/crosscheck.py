@@ -23,6 +23,19 @@ def check_experiment(experiment: Experiment) -> None:
 def _check_run(experiment: Experiment, run: RunConfig, path: str) -> None:
     spe = experiment.steps_per_epoch
     n_initial = len(run.groups) if run.groups else 1
+    optimizer = optimizer_spec(run.optimizer.type)
+    one_group = (f"{optimizer.name} takes a single param group (torch: \"doesn't support per-parameter "
+                 "options\"); train the whole model or one module with it")
+    if run.groups:
+        first: dict[str, int] = {}
+        for i, group in enumerate(run.groups):
+            if group.module in first:
+                raise ExperimentError(join_path(join_path(join_path(path, "groups"), i), "module"),
+                                      f"{show_value(group.module)} is already in groups[{first[group.module]}]; "
+                                      "a module can be in one group only")
+            first[group.module] = i
+        if optimizer.max_groups is not None and len(run.groups) > optimizer.max_groups:
+            raise ExperimentError(join_path(path, "groups"), one_group)
     in_use = {g.module for g in run.groups} if run.groups else set(MODULES)
     n_groups = n_initial
     order = {id(e): i for i, e in enumerate(run.edits)}
@@ -40,6 +53,8 @@ def _check_run(experiment: Experiment, run: RunConfig, path: str) -> None:
                                   f"expected a group index from 0 to {n_groups - 1} (the run has {n_groups} "
                                   f"param group{'s' if n_groups > 1 else ''} at {when}), got {edit.group}")
         if edit.add_group is not None:
+            if optimizer.max_groups is not None and n_groups >= optimizer.max_groups:
+                raise ExperimentError(join_path(edit_path, "add_group"), one_group)
             module = edit.add_group.module
             if module in in_use:
                 why = ("every module is already in the run's single param group (it lists no groups); "
@@ -62,7 +77,8 @@ def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfi
                 and not n_initial <= len(value) <= n_groups:
             wanted = (f"{n_initial}" if n_initial == n_groups
                       else f"{n_initial} to {n_groups} (counting the groups add_group edits add)")
-            raise ExperimentError(join_path(path, name), f"expected {wanted} values, one per param group, "
+            noun = "value" if wanted == "1" else "values"
+            raise ExperimentError(join_path(path, name), f"expected {wanted} {noun}, one per param group, "
                                   f"got {len(value)}")
     if cfg.monitor == "val_loss" and experiment.data.n_val == 0:
         raise ExperimentError(join_path(path, "monitor"), 'needs a validation set (data.val_fraction > 0); '

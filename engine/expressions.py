@@ -92,27 +92,42 @@ def _evaluator(variable: str) -> simpleeval.SimpleEval:
     return ev
 
 
+_OPERATOR_NAMES = {
+    ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not", ast.LShift: "<<", ast.RShift: ">>",
+    ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^", ast.Invert: "~", ast.MatMult: "@",
+}
+
+
 def _refuse_structure(tree: ast.AST, variable: str, path: str, text: str) -> None:
-    allowed_names = set(CONSTANTS) | {variable}
-    for node in ast.walk(tree):
+    """Refuse anything but a plain math expression, with the most telling reason first."""
+    nodes = list(ast.walk(tree))
+
+    def refuse(reason: str):
+        raise ExperimentError(path, f"{show_value(text)}: {reason}")
+
+    for node in nodes:
         for refused, reason in _REFUSED.items():
             if isinstance(node, refused):
-                raise ExperimentError(path, f"{show_value(text)}: {reason}")
-        if isinstance(node, ast.Constant) and (isinstance(node.value, (str, bytes)) or node.value is None):
-            raise ExperimentError(path, f"{show_value(text)}: only numbers are allowed, not {show_value(node.value)}")
+                refuse(reason)
+        if isinstance(node, (ast.operator, ast.unaryop, ast.cmpop)) and type(node) not in OPERATORS:
+            symbol = _OPERATOR_NAMES.get(type(node), type(node).__name__)
+            refuse(f"the operator {symbol} is not allowed; use + - * / // % ** and comparisons")
+    for node in nodes:
         if isinstance(node, ast.Call):
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 name = node.func.id if isinstance(node.func, ast.Name) else "this call"
-                raise ExperimentError(path, f"{show_value(text)}: unknown function {show_value(name)}; "
-                                            f"allowed: {', '.join(sorted(FUNCTIONS))}")
+                refuse(f"unknown function {show_value(name)}; allowed: {', '.join(sorted(FUNCTIONS))}")
             if node.keywords:
-                raise ExperimentError(path, f"{show_value(text)}: keyword arguments are not allowed")
-        elif isinstance(node, ast.Name) and node.id not in allowed_names and not _is_call_target(tree, node):
-            raise ExperimentError(path, f"{show_value(text)}: unknown name {show_value(node.id)}; "
-                                        f"use {variable} (and pi, e)")
-        elif not isinstance(node, (*_NODES, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop,
-                                   ast.boolop, ast.Expression)):
-            raise ExperimentError(path, f"{show_value(text)}: {type(node).__name__} is not allowed in an expression")
+                refuse("keyword arguments are not allowed")
+    allowed_names = set(CONSTANTS) | {variable}
+    for node in nodes:
+        if isinstance(node, ast.Constant) and (isinstance(node.value, (str, bytes, complex)) or node.value is None):
+            refuse(f"only numbers are allowed, not {show_value(node.value)}")
+        if isinstance(node, ast.Name) and node.id not in allowed_names and not _is_call_target(tree, node):
+            refuse(f"unknown name {show_value(node.id)}; use {variable} (and pi, e)")
+        if not isinstance(node, (*_NODES, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop,
+                                 ast.Expression)):
+            refuse(f"{type(node).__name__} is not allowed in an expression")
 
 
 def _is_call_target(tree: ast.AST, name: ast.Name) -> bool:

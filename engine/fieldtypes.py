@@ -64,20 +64,21 @@ class Number(FieldType):
         return f"{noun} {bounds}" if bounds else noun
 
     def check(self, value, path: str):
+        written = value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(value, path)
+            self.fail(written, path)
         if self.integer:
             if not isinstance(value, int):
-                self.fail(value, path)
+                self.fail(written, path)
         else:
             value = float(value)
             if not math.isfinite(value):
-                self.fail(value, path)
+                self.fail(written, path)
         if ((self.gt is not None and not value > self.gt)
                 or (self.ge is not None and not value >= self.ge)
                 or (self.lt is not None and not value < self.lt)
                 or (self.le is not None and not value <= self.le)):
-            self.fail(value, path)
+            self.fail(written, path)
         return value
 
 

@@ -207,8 +207,8 @@ def parse_experiment(raw: Any, *, trial: bool = True) -> Experiment:
     data = _parse_data(raw.get("data", {}), "data")
     runs_raw = raw.get("runs")
     if not isinstance(runs_raw, list) or not runs_raw:
-        raise ExperimentError("runs", "expected at least one [[runs]] table, e.g.\n  [[runs]]\n  name = \"Adam\"\n"
-                                      "  optimizer = { type = \"Adam\", lr = 0.1 }")
+        raise ExperimentError("runs", "expected at least one [[runs]] table with an optimizer, e.g. "
+                                      "runs = [ { optimizer = { type = \"Adam\", lr = 0.1 } } ]")
     runs = tuple(parse_run(r, join_path("runs", i), i) for i, r in enumerate(runs_raw))
     seen: dict[str, int] = {}
     for i, run in enumerate(runs):

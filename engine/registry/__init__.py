@@ -48,7 +48,8 @@ def _build_optimizers() -> dict[str, ClassSpec]:
         common = {k: v for k, v in overrides.OPTIMIZER_COMMON.items() if k in names}
         specs[name] = build_class_spec(cls, bound=overrides.OPTIMIZER_BOUND,
                                        overrides={**common, **table.get("params", {})},
-                                       unsupported=table.get("unsupported"))
+                                       unsupported=table.get("unsupported"),
+                                       max_groups=table.get("max_groups"))
     return specs
 
 

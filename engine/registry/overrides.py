@@ -53,7 +53,7 @@ OPTIMIZERS: dict[str, dict] = {
         "etas": NumberTuple((Number(gt=0, lt=1), Number(gt=1))),
         "step_sizes": NumberTuple((NON_NEGATIVE, POSITIVE)),
     }},
-    "LBFGS": {"params": {
+    "LBFGS": {"max_groups": 1, "params": {
         "max_iter": COUNT,
         "max_eval": {"type": COUNT, "default": None},
         "history_size": COUNT,

@@ -63,6 +63,8 @@ class ClassSpec:
     params: dict[str, ParamSpec]
     summary: str = ""
     unsupported: str | None = None
+    # optimizers only: torch's LBFGS takes exactly one param group
+    max_groups: int | None = None
     # schedulers only
     default_interval: str = "epoch"
     lr_edit_effect: str = ""
