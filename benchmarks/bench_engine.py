@@ -1,5 +1,8 @@
 """Engine throughput against a bare torch loop doing the same work.
 
+The bare loop is the article's loop as a person writes it: index the tensors per batch
+(no DataLoader), ``zero_grad``, forward, ``backward``, ``step``, ``loss.item()``.
+
 Same model and initial weights, same data, batch size, batch order, optimizer (and
 scheduler); the bare loop records each loss with ``.item()`` and computes the validation
 loss every epoch, as the engine does. Rounds alternate between the two so that machine

@@ -104,9 +104,21 @@ class RunRecorder:
 
     def record_step(self, step: int, epoch: int, loss: float, lrs, momenta) -> None:
         row = self.n_steps
-        self._steps.write(row, (step, epoch, loss))
-        self._step_lr.write(row, lrs)
-        self._step_momentum.write(row, momenta)
+        steps = self._steps.data
+        if row >= steps.shape[0]:  # rare: grow every table, then write below
+            for table in (self._steps, self._step_lr, self._step_momentum):
+                table.write(row, ())
+            steps = self._steps.data
+        steps[row, 0] = step
+        steps[row, 1] = epoch
+        steps[row, 2] = loss
+        lr_row = self._step_lr.data[row]
+        for g, lr in enumerate(lrs):
+            lr_row[g] = lr
+        if momenta:
+            momentum_row = self._step_momentum.data[row]
+            for g, m in enumerate(momenta):
+                momentum_row[g] = m
         self.n_steps = row + 1
 
     def record_epoch(self, epoch: int, train_loss: float, val_loss: float, lrs) -> None:

@@ -65,47 +65,62 @@ class RunTrainer:
         self.generator = torch.Generator().manual_seed(shuffle_seed(experiment.seed))
         self.edits = cfg.ordered_edits(self.steps_per_epoch)
         self.edit_position = 0
+        self._sync_next_edit()
         self.recorded_edits: list[Edit] = []
         self.recorder = RunRecorder(cfg.name, len(self.optimizer.param_groups))
         self.status = RUNNING
         self.perm: torch.Tensor | None = None
+        self.epoch_x = self.epoch_y = None
         self.loss_sum = 0.0
         self.epoch_lrs: list[float] = []
         self.gradient_checked: set[int] = set()
 
     # -- the training step ----------------------------------------------------------------
     def step(self, t: int) -> None:
-        """Optimizer step ``t`` (global, from 0), with everything due before and after it."""
+        """Optimizer step ``t`` (global, from 0), with everything due before and after it.
+
+        This is the hot path (thousands of calls a second): keep it to plain lookups.
+        """
         epoch, i = divmod(t, self.steps_per_epoch)
         if i == 0:
             self._begin_epoch(epoch, t)
-        while self.edit_position < len(self.edits) and \
-                self.edits[self.edit_position].at_step(self.steps_per_epoch) <= t:
-            self.edit_position += 1
-            self.apply_edit(self.edits[self.edit_position - 1], t)
+        if self._next_edit_step <= t:  # the step of the next scheduled edit (inf: none left)
+            self._apply_due_edits(t)
         groups = self.optimizer.param_groups
         lrs = [g["lr"] for g in groups]
-        if not all(0 <= lr <= FLOAT32_MAX for lr in lrs):
-            self._diverge(t, epoch, "an lr left the range float32 parameters can take")
-            return
+        for lr in lrs:
+            if not 0 <= lr <= FLOAT32_MAX:
+                self._diverge(t, epoch, "an lr left the range float32 parameters can take")
+                return
         if len(self.epoch_lrs) < len(lrs):
             self.epoch_lrs.extend(lrs[len(self.epoch_lrs):])
         key = self.momentum_key
         momenta = [g[key][0] if key == "betas" else g[key] for g in groups] if key else ()
         start = i * self.batch_size
-        index = self.perm[start:start + self.batch_size]
-        loss = self._train(self.dataset.x_train[index], self.dataset.y_train[index])
+        x = self.epoch_x[start:start + self.batch_size]
+        loss = self._train(x, self.epoch_y[start:start + self.batch_size])
         self.recorder.record_step(t, epoch, loss, lrs, momenta)
         if len(self.gradient_checked) < len(groups):
             self._check_gradients(t, epoch)
         if not math.isfinite(loss):
             self._diverge(t, epoch, f"loss became {loss} at step {t}")
             return
-        self.loss_sum += loss * index.shape[0]
+        self.loss_sum += loss * x.shape[0]
         if self.step_interval:
             self.scheduler.step()
         if i == self.steps_per_epoch - 1:
             self._end_epoch(epoch, t)
+
+    def _apply_due_edits(self, t: int) -> None:
+        while self.edit_position < len(self.edits) and \
+                self.edits[self.edit_position].at_step(self.steps_per_epoch) <= t:
+            self.edit_position += 1
+            self.apply_edit(self.edits[self.edit_position - 1], t)
+        self._sync_next_edit()
+
+    def _sync_next_edit(self) -> None:
+        self._next_edit_step = (self.edits[self.edit_position].at_step(self.steps_per_epoch)
+                                if self.edit_position < len(self.edits) else math.inf)
 
     def _train(self, x: torch.Tensor, y: torch.Tensor) -> float:
         optimizer, model = self.optimizer, self.model
@@ -125,8 +140,14 @@ class RunTrainer:
             optimizer.step()
         return value
 
+    def _shuffle(self, perm: torch.Tensor) -> None:
+        """This epoch's order: the training set gathered once, so each batch is a cheap slice."""
+        self.perm = perm
+        self.epoch_x = self.dataset.x_train[perm]
+        self.epoch_y = self.dataset.y_train[perm]
+
     def _begin_epoch(self, epoch: int, t: int) -> None:
-        self.perm = torch.randperm(self.n_train, generator=self.generator)
+        self._shuffle(torch.randperm(self.n_train, generator=self.generator))
         self.loss_sum = 0.0
         self.epoch_lrs = []
         if t == 0:
@@ -258,7 +279,8 @@ class RunTrainer:
         if self.scheduler is not None:
             self.scheduler.load_state_dict(state["scheduler"])
         self.generator.set_state(state["generator"])
-        self.perm = state["perm"]
+        if state["perm"] is not None:
+            self._shuffle(state["perm"])
         self.loss_sum = state["loss_sum"]
         self.epoch_lrs = list(state["epoch_lrs"])
         self.gradient_checked = set(state["gradient_checked"])
@@ -267,3 +289,4 @@ class RunTrainer:
         self.recorder.load_state_dict(state["recorder"])
         self.status = state["status"]
         self.edit_position = sum(1 for e in self.edits if e.at_step(self.steps_per_epoch) < t)
+        self._sync_next_edit()

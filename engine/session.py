@@ -47,6 +47,7 @@ class TrainingSession:
             warnings.simplefilter("ignore", UserWarning)
             self.runs = [RunTrainer(experiment, i, self.dataset) for i in range(len(experiment.runs))]
         self.position = 0  # the next optimizer step
+        self.total_steps = experiment.total_steps
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
         self._resumed = threading.Event()
         self._resumed.set()
@@ -58,10 +59,6 @@ class TrainingSession:
             restore_session(self, state)
 
     # -- where it is ----------------------------------------------------------------------
-    @property
-    def total_steps(self) -> int:
-        return self.experiment.total_steps
-
     @property
     def epoch(self) -> int:
         """Epochs completed (by the runs still training)."""
@@ -102,6 +99,8 @@ class TrainingSession:
 
     # -- training (the training thread only) ------------------------------------------------
     def _apply_commands(self) -> None:
+        if self._commands.empty():
+            return
         while True:
             try:
                 command = self._commands.get_nowait()
@@ -125,22 +124,26 @@ class TrainingSession:
 
     def step(self) -> bool:
         """One optimizer step of every run still training; False when there is nothing left."""
-        if self.finished:
+        if self.position >= self.total_steps:
             return False
-        self._apply_commands()
+        if not self._commands.empty():
+            self._apply_commands()
         t = self.position
+        running = False
         for run in self.runs:
             if run.status == RUNNING:
                 try:
                     run.step(t)
                 except Exception as error:  # torch or an expression failed: this run stops, others go on
                     run.fail(t, error)
-        self.position = t + 1
-        if self.position >= self.total_steps:
+                running = running or run.status == RUNNING
+        self.position = t = t + 1
+        if t >= self.total_steps:
             for run in self.runs:
                 if run.status == RUNNING:
                     run.status = FINISHED
-        return not self.finished
+            return False
+        return running
 
     def run(self, on_epoch: Callable[[Progress], None] | None = None, *, max_steps: int | None = None,
             until_epoch_end: bool = False) -> Progress:
@@ -152,13 +155,15 @@ class TrainingSession:
         self._stop.clear()
         done = 0
         last_epoch_end = time.perf_counter()
-        while not self.finished and not self._stop.is_set():
-            if not self._resumed.is_set():
-                self._resumed.wait(0.05)
+        stop, resumed, steps_per_epoch = self._stop, self._resumed, self.steps_per_epoch
+        more = not self.finished
+        while more and not stop.is_set():
+            if not resumed.is_set():
+                resumed.wait(0.05)
                 continue
-            self.step()
+            more = self.step()
             done += 1
-            if self.position % self.steps_per_epoch == 0:
+            if self.position % steps_per_epoch == 0:
                 if on_epoch is not None:
                     on_epoch(self.progress())
                 if self._epochs_per_second:
