@@ -148,10 +148,6 @@ class RunConfig:
                          key=lambda ie: (ie[1].at_step(steps_per_epoch), ie[1].step is not None, ie[0]))
         return [edit for _, edit in indexed]
 
-    @property
-    def added_groups(self) -> tuple[GroupConfig, ...]:
-        return tuple(e.add_group for e in self.edits if e.add_group is not None)
-
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name, "optimizer": self.optimizer.to_dict()}
         if self.groups is not None:

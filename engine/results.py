@@ -25,33 +25,31 @@ def _number(x: float) -> str | float:
     return "" if math.isnan(x) else x
 
 
+def _per_group(name: str, keys, lr_rows, tails):
+    """One row per group that existed (its lr is not NaN): ``(name, *key, group, lr, *tail)``."""
+    for key, lrs, tail in zip(keys, lr_rows, tails):
+        for group, lr in enumerate(lrs):
+            if not math.isnan(lr):
+                yield (name, *key, group, lr, *tail)
+
+
+def _write(path: Path, columns, rows) -> None:
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(columns)
+        writer.writerows(rows)
+
+
 def write_results(results: list[RunResults], out: str | Path) -> list[Path]:
     """Write the three CSV files into ``out`` (created if needed); return their paths."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / "epochs.csv", out / "steps.csv", out / "events.csv"]
-    with open(paths[0], "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(EPOCH_COLUMNS)
-        for r in results:
-            for epoch, train, val, lrs in zip(r.epoch.tolist(), r.train_loss.tolist(), r.val_loss.tolist(),
-                                              r.epoch_lr.tolist()):
-                for group, lr in enumerate(lrs):
-                    if not math.isnan(lr):
-                        writer.writerow((r.name, epoch, group, lr, train, _number(val)))
-    with open(paths[1], "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(STEP_COLUMNS)
-        for r in results:
-            for step, epoch, loss, lrs in zip(r.step.tolist(), r.step_epoch.tolist(), r.step_loss.tolist(),
-                                              r.step_lr.tolist()):
-                for group, lr in enumerate(lrs):
-                    if not math.isnan(lr):
-                        writer.writerow((r.name, step, epoch, group, lr, loss))
-    with open(paths[2], "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(EVENT_COLUMNS)
-        for r in results:
-            for e in r.events:
-                writer.writerow((r.name, e.step, e.epoch, e.kind, "" if e.group is None else e.group, e.detail))
+    _write(paths[0], EPOCH_COLUMNS, (row for r in results for row in _per_group(
+        r.name, zip(r.epoch.tolist()), r.epoch_lr.tolist(),
+        zip(r.train_loss.tolist(), map(_number, r.val_loss.tolist())))))
+    _write(paths[1], STEP_COLUMNS, (row for r in results for row in _per_group(
+        r.name, zip(r.step.tolist(), r.step_epoch.tolist()), r.step_lr.tolist(), zip(r.step_loss.tolist()))))
+    _write(paths[2], EVENT_COLUMNS, ((r.name, e.step, e.epoch, e.kind, "" if e.group is None else e.group, e.detail)
+                                     for r in results for e in r.events))
     return paths
