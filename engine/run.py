@@ -23,7 +23,7 @@ from .optimizers import build_optimizer, group_dict, group_modules
 from .recorder import Event, RunRecorder
 from .schedulers import adopt_new_group, build_scheduler, rebase_group, scheduler_steps
 
-__all__ = ["RunTrainer", "shuffle_seed", "RUNNING", "FINISHED", "DIVERGED", "FAILED", "STOPPED"]
+__all__ = ["RunTrainer", "ScheduleProbe", "shuffle_seed", "RUNNING", "FINISHED", "DIVERGED", "FAILED", "STOPPED"]
 
 RUNNING, FINISHED, DIVERGED, FAILED, STOPPED = "running", "finished", "diverged", "failed", "stopped"
 
@@ -43,13 +43,15 @@ def _fmt(x: float) -> str:
 class RunTrainer:
     """Trains one :class:`~engine.config.RunConfig` one optimizer step at a time."""
 
-    def __init__(self, experiment: Experiment, index: int, dataset: Dataset):
+    trains = True  # False in ScheduleProbe: the schedule alone, without a model to fit
+
+    def __init__(self, experiment: Experiment, index: int, dataset: Dataset | None):
         cfg = experiment.runs[index]
         self.experiment, self.index, self.config, self.name = experiment, index, cfg, cfg.name
         self.dataset = dataset
         self.steps_per_epoch = experiment.steps_per_epoch
         self.batch_size = experiment.data.batch_size
-        self.n_train, self.n_val = dataset.x_train.shape[0], dataset.x_val.shape[0]
+        self.n_train, self.n_val = experiment.data.n_train, experiment.data.n_val
         self.model = build_model(experiment.model, experiment.seed)
         self.optimizer = build_optimizer(cfg, self.model)
         self.modules = group_modules(cfg)
@@ -171,7 +173,9 @@ class RunTrainer:
             return
         if self.scheduler is not None and not self.step_interval:
             if isinstance(self.scheduler, ls.ReduceLROnPlateau):
-                self._plateau_step(t, epoch, val_loss if self.config.scheduler.monitor == "val_loss" else train_loss)
+                if self.trains:
+                    monitor = self.config.scheduler.monitor
+                    self._plateau_step(t, epoch, val_loss if monitor == "val_loss" else train_loss)
             else:
                 self.scheduler.step()
 
@@ -290,3 +294,30 @@ class RunTrainer:
         self.status = state["status"]
         self.edit_position = sum(1 for e in self.edits if e.at_step(self.steps_per_epoch) < t)
         self._sync_next_edit()
+
+
+class ScheduleProbe(RunTrainer):
+    """A run's schedule without training: the same optimizer and scheduler classes, manual decay
+    and edits, stepped in the same order, on a model that is never fitted.
+
+    What a schedule does to the lr does not depend on the losses, except for
+    ReduceLROnPlateau, which the probe leaves unstepped (it cannot know the losses).
+    """
+
+    trains = False
+
+    def __init__(self, experiment: Experiment, index: int):
+        super().__init__(experiment, index, dataset=None)
+        self._batches = torch.empty(self.n_train, 0)
+
+    def _shuffle(self, perm: torch.Tensor) -> None:
+        self.perm, self.epoch_x, self.epoch_y = perm, self._batches, self._batches
+
+    def _train(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        return 0.0
+
+    def validate(self) -> float:
+        return 0.0
+
+    def _check_gradients(self, t: int, epoch: int) -> None:
+        self.gradient_checked.update(range(len(self.optimizer.param_groups)))
