@@ -13,14 +13,25 @@ def main(argv: list[str] | None = None) -> int:
     from engine.cli import build_parser
 
     parser, subparsers = build_parser(prog="python main.py")
-    gui = subparsers.add_parser("gui", help="open the desktop window (the default)")
-    gui.add_argument("experiment", nargs="?", help="an experiment file to open")
+    gui = subparsers.add_parser("gui", help="open the desktop window (the default)",
+                                description="Open the desktop window.")
+    _gui_arguments(gui)
     gui.set_defaults(handler=_gui)
     args = parser.parse_args(argv or ["gui"])
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
     return args.handler(args)
+
+
+def _gui_arguments(parser) -> None:
+    # Mirrors gui.app.add_arguments without importing Qt for the headless commands.
+    parser.add_argument("experiment", nargs="?", help="an experiment file to open")
+    parser.add_argument("--preset", metavar="NAME", help="open a preset instead of a file")
+    parser.add_argument("--autorun", action="store_true", help="start training at once")
+    parser.add_argument("--screenshot", metavar="PNG",
+                        help="save a picture of the window (when training ends with --autorun, else once shown)")
+    parser.add_argument("--quit", action="store_true", help="exit after the screenshot (or the training)")
 
 
 def _gui(args) -> int:

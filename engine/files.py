@@ -11,7 +11,7 @@ from .config import Experiment
 from .errors import ExperimentError
 from .parse import parse_experiment
 
-__all__ = ["load_experiment", "loads_experiment", "dumps_experiment", "save_experiment"]
+__all__ = ["load_experiment", "loads_experiment", "dumps_experiment", "save_experiment", "inline_toml"]
 
 
 def loads_experiment(text: str, *, source: str = "experiment", trial: bool = True) -> Experiment:
@@ -42,6 +42,19 @@ def load_experiment(path: str | Path, *, trial: bool = True) -> Experiment:
 
 def dumps_experiment(experiment: Experiment) -> str:
     return tomli_w.dumps(experiment.to_dict())
+
+
+def inline_toml(value) -> str:
+    """A value as TOML writes it inline: ``{ epoch = 30, group = 0, lr = 0.05 }``."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {inline_toml(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(inline_toml(v) for v in value) + "]"
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
+
+
+def _key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else tomli_w.dumps({key: 0}).split("=")[0].strip()
 
 
 def save_experiment(experiment: Experiment, path: str | Path) -> None:

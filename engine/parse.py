@@ -14,16 +14,15 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from .config import (MODELS, MODULES, DataConfig, Edit, Experiment, GroupConfig, ManualDecay,
+from .config import (DataConfig, Edit, Experiment, GroupConfig, ManualDecay,
                      OptimizerConfig, RunConfig, SchedulerConfig)
 from .errors import ExperimentError, join_path, show_value
-from .fieldtypes import Boolean, Choice, FieldType, Number, Text
+from .fields import DATA_FIELDS, EXPERIMENT_FIELDS, GROUP_MODULE, MANUAL_FIELDS
+from .fieldtypes import Boolean, FieldType, Number, Text
 from .registry import REQUIRED, ClassSpec, optimizer_spec, scheduler_spec
 
 __all__ = ["parse_experiment", "parse_run", "parse_scheduler", "parse_edit", "check_options"]
 
-MAX_EPOCHS = 1_000_000
-MAX_SAMPLES = 1_000_000
 
 
 def _expect_table(raw, path: str) -> dict:
@@ -39,6 +38,11 @@ def _refuse_unknown(raw: dict, allowed, path: str, owner: str) -> None:
             hint = f" (did you mean {show_value(close[0])}?)" if close else ""
             raise ExperimentError(join_path(path, str(key)),
                                   f"unknown key{hint}; {owner} accepts {', '.join(allowed)}")
+
+
+def _field(raw: dict, spec, path: str, default=REQUIRED, owner: str = ""):
+    """Read a field described by a :class:`ParamSpec` (its default unless ``default`` is given)."""
+    return _read(raw, spec.name, spec.type, path, spec.default if default is REQUIRED else default, owner)
 
 
 def _read(raw: dict, key: str, field_type: FieldType, path: str, default=REQUIRED, owner: str = ""):
@@ -105,7 +109,7 @@ def _parse_optimizer(raw, path: str) -> OptimizerConfig:
 
 def _parse_group(raw, path: str, spec: ClassSpec) -> GroupConfig:
     raw = _expect_table(raw, path)
-    module = _read(raw, "module", Choice(MODULES), path)
+    module = _read(raw, "module", GROUP_MODULE.type, path)
     options = check_options(raw, spec, path, skip=("module",))
     return GroupConfig(module=module, options=options)
 
@@ -163,10 +167,10 @@ def parse_run(raw, path: str, index: int = 0) -> RunConfig:
     if "manual" in raw:
         manual_path = join_path(path, "manual")
         table = _expect_table(raw["manual"], manual_path)
-        _refuse_unknown(table, ["every", "factor", "start"], manual_path, "manual")
-        every = _read(table, "every", Number(integer=True, ge=1), manual_path, owner="manual decay")
-        factor = _read(table, "factor", Number(gt=0), manual_path, owner="manual decay")
-        start = _read(table, "start", Number(integer=True, ge=0), manual_path, every)
+        _refuse_unknown(table, list(MANUAL_FIELDS), manual_path, "manual")
+        every = _field(table, MANUAL_FIELDS["every"], manual_path, owner="manual decay")
+        factor = _field(table, MANUAL_FIELDS["factor"], manual_path, owner="manual decay")
+        start = _field(table, MANUAL_FIELDS["start"], manual_path, every)
         manual = ManualDecay(every=every, factor=factor, start=start)
     edits: tuple[Edit, ...] = ()
     if "edits" in raw:
@@ -180,13 +184,8 @@ def parse_run(raw, path: str, index: int = 0) -> RunConfig:
 
 def _parse_data(raw, path: str) -> DataConfig:
     raw = _expect_table(raw, path)
-    _refuse_unknown(raw, ["samples", "batch_size", "noise", "val_fraction"], path, "data")
-    data = DataConfig(
-        samples=_read(raw, "samples", Number(integer=True, ge=2, le=MAX_SAMPLES), path, DataConfig.samples),
-        batch_size=_read(raw, "batch_size", Number(integer=True, ge=1), path, DataConfig.batch_size),
-        noise=_read(raw, "noise", Number(ge=0), path, DataConfig.noise),
-        val_fraction=_read(raw, "val_fraction", Number(ge=0, lt=1), path, DataConfig.val_fraction),
-    )
+    _refuse_unknown(raw, list(DATA_FIELDS), path, "data")
+    data = DataConfig(**{name: _field(raw, spec, path) for name, spec in DATA_FIELDS.items()})
     if data.n_train < 1:
         raise ExperimentError(join_path(path, "val_fraction"),
                               f"leaves no training samples out of {data.samples}; use a smaller fraction")
@@ -199,11 +198,9 @@ def parse_experiment(raw: Any, *, trial: bool = True) -> Experiment:
     ``trial=False`` skips building each run with torch (for quick checks while typing).
     """
     raw = _expect_table(raw, "")
-    _refuse_unknown(raw, ["description", "seed", "epochs", "model", "data", "runs"], "", "an experiment")
-    description = _read(raw, "description", Text(), "", "")
-    seed = _read(raw, "seed", Number(integer=True, ge=0, lt=2**63), "", 0)
-    epochs = _read(raw, "epochs", Number(integer=True, ge=1, le=MAX_EPOCHS), "", 100)
-    model = _read(raw, "model", Choice(MODELS), "", "article")
+    _refuse_unknown(raw, [*EXPERIMENT_FIELDS, "data", "runs"], "", "an experiment")
+    description, seed, epochs, model = (_field(raw, EXPERIMENT_FIELDS[k], "")
+                                        for k in ("description", "seed", "epochs", "model"))
     data = _parse_data(raw.get("data", {}), "data")
     runs_raw = raw.get("runs")
     if not isinstance(runs_raw, list) or not runs_raw:

@@ -45,6 +45,15 @@ class GrowingTable:
             self.data = data = grown
         data[row, :len(values)] = values
 
+    def extend(self, row: int, array: np.ndarray) -> None:
+        """Write ``array``'s rows from ``row`` on (growing rows and columns as needed)."""
+        rows, columns = array.shape
+        if columns > self.data.shape[1] or columns > self.columns:
+            self.widen(columns)
+        if row + rows > self.data.shape[0]:
+            self.write(row + rows - 1, ())
+        self.data[row:row + rows, :columns] = array
+
     def widen(self, columns: int) -> None:
         if columns > self.data.shape[1]:
             wider = np.full((self.data.shape[0], columns), np.nan)
@@ -130,16 +139,18 @@ class RunRecorder:
     def record_event(self, event: Event) -> None:
         self.events.append(event)
 
-    def snapshot(self) -> RunResults:
+    def snapshot(self, steps_from: int = 0, epochs_from: int = 0, events_from: int = 0) -> RunResults:
+        """A copy of the rows recorded so far, from the given row indices on (for incremental readers)."""
         n, m, k = self.n_steps, self.n_epochs, len(self.events)
-        steps = self._steps.view(n).copy()
-        epochs = self._epochs.view(m).copy()
+        steps = self._steps.view(n)[steps_from:].copy()
+        epochs = self._epochs.view(m)[epochs_from:].copy()
         return RunResults(
             name=self.name,
             step=steps[:, 0].astype(np.int64), step_epoch=steps[:, 1].astype(np.int64), step_loss=steps[:, 2],
-            step_lr=self._step_lr.view(n).copy(), step_momentum=self._step_momentum.view(n).copy(),
+            step_lr=self._step_lr.view(n)[steps_from:].copy(),
+            step_momentum=self._step_momentum.view(n)[steps_from:].copy(),
             epoch=epochs[:, 0].astype(np.int64), train_loss=epochs[:, 1], val_loss=epochs[:, 2],
-            epoch_lr=self._epoch_lr.view(m).copy(), events=self.events[:k],
+            epoch_lr=self._epoch_lr.view(m)[epochs_from:].copy(), events=self.events[events_from:k],
         )
 
     # -- training-state files -------------------------------------------------------------

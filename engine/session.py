@@ -149,10 +149,17 @@ class TrainingSession:
             until_epoch_end: bool = False) -> Progress:
         """Train until finished, stopped, ``max_steps`` more steps, or (optionally) the end of this epoch.
 
-        Honours :meth:`pause` (waits between steps) and :meth:`stop` (returns). ``on_epoch``
+        Honours :meth:`pause` (waits between steps) and :meth:`stop` (returns). A stop
+        requested before ``run`` begins ends it at once: the request is consumed when ``run``
+        returns, so a stop sent just as another thread starts a run is never lost. ``on_epoch``
         is called in this thread after every epoch.
         """
-        self._stop.clear()
+        try:
+            return self._run(on_epoch, max_steps, until_epoch_end)
+        finally:
+            self._stop.clear()
+
+    def _run(self, on_epoch, max_steps, until_epoch_end) -> Progress:
         done = 0
         last_epoch_end = time.perf_counter()
         stop, resumed, steps_per_epoch = self._stop, self._resumed, self.steps_per_epoch

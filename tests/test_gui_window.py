@@ -1,0 +1,284 @@
+"""The window end to end (offscreen): validation at the field, training live, edits mid-run, files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.files import loads_experiment
+from engine.session import TrainingSession
+from gui.training import FINISHED, IDLE, PAUSED, STOPPED
+from tests.gui_helpers import make_window  # noqa: F401 - fixture
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def small(epochs=8, **run):
+    table = {"name": "a", "optimizer": {"type": "Adam", "lr": 0.05},
+             "scheduler": {"type": "StepLR", "step_size": 2, "gamma": 0.5}}
+    table.update(run)
+    return {"epochs": epochs, "data": {"samples": 256, "batch_size": 32}, "runs": [table]}
+
+
+def wait_state(qtbot, window, *states, timeout=30_000):
+    qtbot.waitUntil(lambda: window.controller.state in states, timeout=timeout)
+
+
+def test_invalid_field_is_marked_and_disables_start(qtbot, make_window):
+    window = make_window(small())
+    assert window.start_action.isEnabled()
+    window.setup.editor.setCurrentIndex(2)
+    gamma = window.setup.editor.scheduler.form("StepLR").editors["gamma"]
+    gamma.edit.setText("half")
+    window.validate()
+    assert not window.start_action.isEnabled()
+    assert 'runs[0].scheduler.gamma: expected a number > 0, got "half"' in window.start_action.toolTip()
+    assert gamma.error == 'expected a number > 0, got "half"'
+    assert "Cannot start" in window.status_label.text()
+    gamma.edit.setText("0.5")
+    window.validate()
+    assert window.start_action.isEnabled() and gamma.error is None
+
+
+def test_a_cross_field_error_is_shown_at_its_field(qtbot, make_window):
+    window = make_window(small(edits=[{"epoch": 2, "group": 3, "lr": 0.01}]))
+    assert not window.start_action.isEnabled()
+    assert "runs[0].edits[0].group" in window.start_action.toolTip()
+    assert "group index" in window.setup.editor.edits.text.toolTip()
+
+
+def test_preview_is_drawn_before_training(qtbot, make_window):
+    window = make_window(small())
+    (prediction,) = window.plots.predictions
+    assert prediction.results.epoch_lr[:, 0].tolist() == [0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125,
+                                                         0.00625, 0.00625]
+    x, y = window.plots.runs[0].predicted[0].getData()
+    assert len(x) == 8 and window.plots.runs[0].lr[0].getData()[0] is None  # nothing trained yet
+
+
+def test_the_preview_follows_the_form(qtbot, make_window):
+    window = make_window(small())
+    window.setup.editor.scheduler.form("StepLR").editors["gamma"].edit.setText("0.1")
+    window.validate()
+    assert window.plots.predictions[0].results.epoch_lr[2, 0] == pytest.approx(0.005)
+
+
+def test_a_run_trains_to_the_end(qtbot, make_window):
+    window = make_window(small())
+    window.start()
+    wait_state(qtbot, window, FINISHED)
+    session = window.controller.session
+    results = window.series[0].results()
+    assert len(results.epoch) == 8 and len(results.step) == session.total_steps
+    x, y = window.plots.runs[0].lr[0].getData()
+    assert len(x) == 8
+    assert window.progress.value() == window.progress.maximum()
+    assert "epoch 8/8" in window.counts.text()
+    assert not window.controller.busy
+
+
+def test_pause_resume_and_step(qtbot, make_window):
+    window = make_window(small(epochs=400))
+    window.speed.setCurrentIndex(2)  # 10 epochs/s: slow enough to catch
+    window.start()
+    qtbot.waitUntil(lambda: window.controller.session.position > 0, timeout=10_000)
+    window.pause_resume()
+    wait_state(qtbot, window, PAUSED)
+    assert window.pause_action.text() == "Resume"
+    position = window.controller.session.position
+    qtbot.wait(200)
+    assert window.controller.session.position == position
+    window.speed.setCurrentIndex(0)
+    window.step_epoch()
+    wait_state(qtbot, window, PAUSED)
+    session = window.controller.session
+    assert session.position > position and session.position % session.steps_per_epoch == 0
+    window.pause_resume()
+    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    assert window.controller.session.finished
+
+
+def test_stop_and_reset(qtbot, make_window):
+    window = make_window(small(epochs=2000))
+    window.start()
+    qtbot.waitUntil(lambda: window.controller.session.position > 30, timeout=10_000)
+    window.stop()
+    wait_state(qtbot, window, STOPPED)
+    assert not window.controller.busy and window.setup.isEnabled()
+    assert window.export_csv_action.isEnabled()
+    window.reset()
+    assert window.controller.state == IDLE and window.controller.session is None
+
+
+def paused_after_one_epoch(qtbot, window):
+    window.step_epoch()
+    wait_state(qtbot, window, PAUSED)
+    assert window.controller.session.position == window.controller.session.steps_per_epoch
+
+
+def test_mid_run_edit_reaches_the_engine_the_saved_experiment_and_the_results(qtbot, make_window, tmp_path):
+    window = make_window(small(epochs=30))
+    paused_after_one_epoch(qtbot, window)
+    window.refresh_state()
+    table = window.state.table
+    lr_column = window.state.columns.index("lr")
+    item = table.item(0, lr_column)
+    assert item.flags() & item.flags().ItemIsEditable
+    item.setText("0.0123")  # as a person typing into the cell
+    position = window.controller.session.position
+    window.pause_resume()
+    wait_state(qtbot, window, FINISHED)
+    run = window.controller.session.runs[0]
+    assert [e.to_dict() for e in run.recorded_edits] == [{"step": position, "group": 0, "lr": 0.0123}]
+    results = window.series[0].results()
+    assert results.step_lr[position, 0] == 0.0123
+    assert any(e.kind == "edit" for e in results.events)
+    assert window.setup.runs[0]["edits"] == [{"step": position, "group": 0, "lr": 0.0123}]
+    assert window.dirty
+    path = tmp_path / "edited.toml"
+    window.path = path
+    assert window.save()
+    saved = tomllib.loads(path.read_text())
+    assert saved["runs"][0]["edits"] == [{"step": position, "group": 0, "lr": 0.0123}]
+    replay = TrainingSession(loads_experiment(path.read_text()))
+    replay.run()
+    (again,) = replay.snapshot()
+    assert again.step_loss.tobytes() == window.controller.session.snapshot()[0].step_loss.tobytes()
+
+
+def test_an_invalid_edit_is_refused_with_a_message(qtbot, make_window):
+    window = make_window(small(epochs=200))
+    paused_after_one_epoch(qtbot, window)
+    window.edit_lr(0, 0, -1.0, False)
+    assert window.last_message[0] == "This lr cannot be set"
+    assert "expected a number > 0" in window.last_message[1]
+
+
+def test_add_param_group_mid_run(qtbot, make_window, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    window = make_window({**small(epochs=200, groups=[{"module": "layer", "lr": 0.05}]), "model": "bottleneck"})
+    paused_after_one_epoch(qtbot, window)
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("layer2", True))
+    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.02, True))
+    window.add_group(0)
+    window.pause_resume()
+    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    run = window.controller.session.runs[0]
+    assert len(run.optimizer.param_groups) == 2 and run.status == "finished"
+    assert window.setup.runs[0]["edits"][0]["add_group"] == {"module": "layer2", "lr": 0.02}
+
+
+def test_closing_during_a_run_stops_the_engine_within_a_second(qtbot, make_window):
+    window = make_window(small(epochs=100_000))
+    window.start()
+    qtbot.waitUntil(lambda: window.controller.session.position > 50, timeout=10_000)
+    window.dirty = False
+    began = time.perf_counter()
+    window.close()
+    assert time.perf_counter() - began < 1.0
+    assert not window.controller.busy
+
+
+def test_an_engine_error_is_shown_and_the_window_stays_usable(qtbot, make_window):
+    window = make_window({"epochs": 20, "data": {"samples": 256}, "runs": [
+        {"name": "ok", "optimizer": {"type": "Adam", "lr": 0.1}},
+        {"name": "bad", "optimizer": {"type": "Adam", "lr": 0.1}, "scheduler": {"type": "OneCycleLR", "max_lr": 0.1}}]})
+    window.start()
+    window.controller.session.runs[1].scheduler.total_steps = 9  # torch raises past step 9
+    wait_state(qtbot, window, FINISHED)
+    window.refresh()
+    assert window.last_message[0] == "A run failed inside torch"
+    assert "Tried to step" in window.last_message[1]
+    assert [r.status for r in window.controller.session.runs] == ["finished", "failed"]
+    window.start()  # still usable
+    wait_state(qtbot, window, FINISHED)
+
+
+def test_load_and_save_training_state(qtbot, make_window, tmp_path):
+    window = make_window(small(epochs=40))
+    paused_after_one_epoch(qtbot, window)
+    from engine.checkpoint import save_state
+
+    save_state(window.controller.session, tmp_path / "s.pt")
+    position = window.controller.session.position
+    window.reset()
+    window.load_training_state(str(tmp_path / "s.pt"))
+    assert window.controller.state == PAUSED and window.controller.session.position == position
+    window.refresh()
+    assert window.series[0].n_steps == position  # the history came back with the state
+    window.pause_resume()
+    wait_state(qtbot, window, FINISHED)
+    straight = TrainingSession(loads_experiment(_toml(small(epochs=40))))
+    straight.run()
+    assert window.controller.session.snapshot()[0].step_loss.tobytes() == straight.snapshot()[0].step_loss.tobytes()
+
+
+def _toml(raw):
+    import tomli_w
+
+    return tomli_w.dumps(raw)
+
+
+def test_compare_two_runs_shows_their_difference(qtbot, make_window):
+    import tomllib as t
+
+    raw = t.loads((ROOT / "resources/presets/manual-vs-steplr.toml").read_text())
+    raw["epochs"] = 20
+    window = make_window(raw)
+    assert window.plots.compare == (0, 1)
+    window.start()
+    wait_state(qtbot, window, FINISHED)
+    window.refresh()
+    assert "identical, to the bit" in window.plots.diff_plot.titleLabel.text
+    x, y = window.plots.diff_loss.getData()
+    assert len(x) == 20 and not np.any(y)
+
+
+def test_files_open_save_and_recent(qtbot, make_window, tmp_path):
+    path = tmp_path / "exp.toml"
+    path.write_text(_toml(small()))
+    window = make_window()
+    assert window.open_file(path)
+    assert window.windowTitle().startswith("exp.toml")
+    assert str(path) in window._recent()
+    window.setup.editor.optimizer.form("Adam").editors["lr"].edit.setText("0.02")
+    assert window.dirty and window.windowTitle().startswith("*")
+    assert window.save()
+    assert tomllib.loads(path.read_text())["runs"][0]["optimizer"]["lr"] == 0.02
+    bad = tmp_path / "bad.toml"
+    bad.write_text("runs = [")
+    assert not window.open_file(bad)
+    assert window.last_message[0] == "Cannot open"
+
+
+def test_export_plot_and_results(qtbot, make_window, tmp_path):
+    window = make_window(small(epochs=3))
+    window.start()
+    wait_state(qtbot, window, FINISHED)
+    window.export_plot(str(tmp_path / "plot.png"))
+    window.export_plot(str(tmp_path / "plot.svg"))
+    assert (tmp_path / "plot.png").stat().st_size > 1000
+    assert "<svg" in (tmp_path / "plot.svg").read_text()[:2000]
+    window.export_results(str(tmp_path / "csv"))
+    rows = (tmp_path / "csv" / "epochs.csv").read_text().splitlines()
+    assert rows[0] == "run,epoch,group,lr,train_loss,val_loss" and len(rows) == 4
+
+
+def test_screenshot_mode(tmp_path):
+    shot = tmp_path / "shot.png"
+    experiment = tmp_path / "e.toml"
+    experiment.write_text(_toml(small(epochs=5)))
+    result = subprocess.run([sys.executable, "main.py", "gui", str(experiment), "--autorun", "--screenshot",
+                             str(shot), "--quit"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                            env={**__import__("os").environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr
+    assert shot.stat().st_size > 10_000
+    assert "Traceback" not in result.stderr
+
