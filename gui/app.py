@@ -10,11 +10,16 @@ __all__ = ["run_app", "warm_up_torch"]
 
 
 def warm_up_torch() -> None:
-    """Build a throw-away optimizer on the main thread: the first one imports torch._dynamo
-    (about 1.6 s, hundreds of modules); done first in the training thread it would freeze the
-    window for a few hundred milliseconds through the GIL."""
+    """Prepare torch for training beside the window, on the main thread, before the first run.
+
+    * One intra-op thread: this network's tensors are far too small to gain from more, and
+      torch's OpenMP pool driven from a worker thread costs about 3x in throughput here.
+    * A throw-away optimizer: the first one imports torch._dynamo (about 1.6 s, hundreds of
+      modules); done first in the training thread it would freeze the window through the GIL.
+    """
     import torch
 
+    torch.set_num_threads(1)
     torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 

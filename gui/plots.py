@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QGraphicsItem
 
 from engine.preview import Prediction
 from engine.recorder import RunResults
@@ -36,14 +37,67 @@ def ema(values: np.ndarray, alpha: float) -> np.ndarray:
     return np.fromiter(out, dtype=float, count=len(values))
 
 
-def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 1.6, alpha: int = 255, name=None):
+def _clear(curve) -> None:
+    """Empty a curve unless it already is (clearing costs a bounds update and a repaint)."""
+    if curve.xData is not None:
+        curve.clear()
+
+
+def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 1, alpha: int = 255, name=None):
+    """A curve; live ones keep a 1-pixel pen, which the rasteriser draws ~4x faster than 1.6 px."""
     pen = pg.mkPen(pg.mkColor(color), width=width, style=style)
     pen.setColor(pg.mkColor(*pg.mkColor(color).getRgb()[:3], alpha))
     item = pg.PlotDataItem(pen=pen, name=name, connect="finite")
-    item.setDownsampling(auto=True, method="peak")
-    item.setClipToView(True)
-    plot.addItem(item)
+    # About two samples per pixel (peak mode draws each bucket's min and max, so spikes stay):
+    # pyqtgraph's default of five draws more than the eye can see, and drawing is the cost.
+    item.opts["autoDownsampleFactor"] = 2.0
+    plot.addItem(item)  # PlotItem.addItem applies the plot's downsampling and clip-to-view to the item
     return item
+
+
+class StickyRange:
+    """A y range that moves in coarse steps (half decades on log axes) instead of every frame.
+
+    Re-fitting the range at every frame re-renders the axis text each time (a few ms with the
+    GIL held) and makes the plot jitter. A person who pans or zooms takes over; the plot's
+    "A" (auto-range) button hands the range back.
+    """
+
+    def __init__(self, plot):
+        self.plot = plot
+        self.view = plot.getViewBox()
+        self.managed = True
+        self.current: tuple[float, float] | None = None
+        self.view.disableAutoRange(axis=pg.ViewBox.YAxis)
+        self.view.sigRangeChangedManually.connect(self._taken_over)
+
+    def _taken_over(self, *_) -> None:
+        self.managed = False
+
+    def update(self, arrays, log: bool) -> None:
+        if not self.managed:
+            if not self.view.autoRangeEnabled()[1]:
+                return
+            self.managed, self.current = True, None  # "A" pressed: ours again
+            self.view.disableAutoRange(axis=pg.ViewBox.YAxis)
+        values = [a[np.isfinite(a) & (a > 0 if log else True)] for a in arrays if a is not None and len(a)]
+        values = [v for v in values if len(v)]
+        if not values:
+            return
+        lo = min(float(v.min()) for v in values)
+        hi = max(float(v.max()) for v in values)
+        if log:
+            lo, hi = math.log10(lo), math.log10(hi)
+            step = 0.5
+        else:
+            span = max(hi - lo, abs(hi) * 1e-3, 1e-12)
+            step = 10 ** math.floor(math.log10(span)) / 2
+        bounds = (math.floor(lo / step) * step, math.ceil(hi / step) * step)
+        if bounds[0] == bounds[1]:
+            bounds = (bounds[0] - step, bounds[1] + step)
+        if bounds != self.current:
+            self.current = bounds
+            self.view.setYRange(*bounds, padding=0.02)
 
 
 class _RunItems:
@@ -56,19 +110,27 @@ class _RunItems:
         self.predicted: list[pg.PlotDataItem] = []
         self.momentum: list[pg.PlotDataItem] = []
         self.train = _curve(panel.loss_plot, self.color, name=f"{name} train")
-        self.val = _curve(panel.loss_plot, self.color, style=Qt.PenStyle.DashLine, width=1.2, name=f"{name} val")
+        self.val = _curve(panel.loss_plot, self.color, style=Qt.PenStyle.DashLine, name=f"{name} val")
         self.events = pg.ScatterPlotItem(size=11, pen=pg.mkPen("k"), brush=pg.mkBrush(self.color), hoverable=True,
                                          tip=lambda x, y, data: data)
         panel.lr_plot.addItem(self.events)
+        self.events_drawn = 0
 
-    def ensure_groups(self, n: int) -> None:
+    def ensure_groups(self, n: int) -> bool:
+        """Curves for ``n`` groups; True when some were added."""
+        grew = len(self.lr) < n
         while len(self.lr) < n:
             g = len(self.lr)
             style = GROUP_STYLES[g % len(GROUP_STYLES)]
             label = self.name if g == 0 else f"{self.name} g{g}"
             self.lr.append(_curve(self.panel.lr_plot, self.color, style=style, name=label))
-            self.predicted.append(_curve(self.panel.lr_plot, self.color, style=style, width=4, alpha=55))
+            predicted = _curve(self.panel.lr_plot, self.color, style=style, width=3, alpha=60)
+            # It changes only when the experiment does: keep it as a pixmap instead of
+            # re-rasterising a thick line of every step at every frame.
+            predicted.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+            self.predicted.append(predicted)
             self.momentum.append(_curve(self.panel.momentum_plot, self.color, style=style, name=label))
+        return grew
 
     def remove(self) -> None:
         for item in (*self.lr, *self.predicted, self.events):
@@ -92,14 +154,29 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         for plot in (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot):
             plot.showGrid(x=True, y=True, alpha=0.2)
             plot.getAxis("left").setStyle(maxTextLevel=1)  # no crowded minor labels on log axes
+            # Draw at most a few points per pixel ("peak" keeps the spikes a learner must see),
+            # and only what is in view: a million points stay smooth.
+            plot.setDownsampling(auto=True, mode="peak")
+            plot.setClipToView(True)
             plot.getAxis("left").setWidth(54)
             if plot is not self.lr_plot:
                 plot.setXLink(self.lr_plot)
-        self.lr_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.loss_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        for plot in (self.lr_plot, self.loss_plot, self.momentum_plot):
+            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        self.diff_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
         self.diff_loss = _curve(self.diff_plot, "#444", name="train loss")
         self.diff_lr = _curve(self.diff_plot, "#c70", style=Qt.PenStyle.DashLine, name="lr (group 0)")
-        self.diff_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
+        # Text is the costly part of a repaint (~5 ms per axis, replayed every frame, with the
+        # GIL held, so training waits). Cache axes, titles and legends as pixmaps: they are
+        # redrawn only when their range or text changes, not at every frame.
+        for plot in (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot):
+            for item in (*(plot.getAxis(side) for side in ("left", "bottom", "top", "right")), plot.titleLabel,
+                         plot.legend):
+                if item is not None:
+                    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.readout.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.sticky = {plot: StickyRange(plot) for plot in
+                       (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot)}
         self.runs: list[_RunItems] = []
         self.results: list[RunResults | None] = []
         self.predictions: list[Prediction | None] = []
@@ -136,7 +213,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
 
     def set_results(self, results: list[RunResults | None]) -> None:
         self.results = list(results)
-        self.redraw()
+        self.redraw(predictions=False)
 
     def set_options(self, **options) -> None:
         for key, value in options.items():
@@ -144,6 +221,8 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.lr_plot.setLogMode(y=self.log_lr)
         self.loss_plot.setLogMode(y=self.log_loss)
         self._ema_cache.clear()
+        for sticky in self.sticky.values():
+            sticky.current = None
         self.redraw()
 
     # -- drawing --------------------------------------------------------------------------------
@@ -166,48 +245,73 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             self._ema_cache[key] = (len(values), cached)
         return cached
 
-    def redraw(self) -> None:
+    def redraw(self, *, predictions: bool = True) -> None:
+        """Hand the curves their data; ``predictions=False`` when only training results are new."""
         cycled = False
         for i, items in enumerate(self.runs):
             r = self.results[i] if i < len(self.results) else None
             p = self.predictions[i] if i < len(self.predictions) else None
             groups = max(r.step_lr.shape[1] if r is not None else 0,
                          p.results.step_lr.shape[1] if p is not None else 0, 1)
-            items.ensure_groups(groups)
-            if p is not None:
-                x, lrs = self._lr_series(p.results)
-                for g, curve in enumerate(items.predicted):
-                    curve.setData(x, lrs[:, g]) if g < lrs.shape[1] else curve.clear()
-            else:
-                for curve in items.predicted:
-                    curve.clear()
+            grew = items.ensure_groups(groups)
+            if predictions or grew:
+                self._draw_prediction(items, p)
             source = r if r is not None and len(r.step) else None
             if source is not None:
                 x, lrs = self._lr_series(source)
                 for g, curve in enumerate(items.lr):
-                    curve.setData(x, lrs[:, g]) if g < lrs.shape[1] else curve.clear()
+                    curve.setData(x, lrs[:, g]) if g < lrs.shape[1] else _clear(curve)
                 self._draw_loss(i, items, source)
-                self._draw_events(items, source)
+                if predictions or len(source.events) != items.events_drawn:
+                    self._draw_events(items, source)
             else:
                 for curve in (*items.lr, items.train, items.val):
-                    curve.clear()
-                items.events.clear()
-            momentum_source = source or (p.results if p is not None else None)
-            if momentum_source is not None and momentum_source.step_momentum.size:
-                m = momentum_source.step_momentum
-                finite = m[np.isfinite(m)]
-                if finite.size and finite.max() - finite.min() > 0:
-                    cycled = True
-                    x = momentum_source.step.astype(float) if self.x_mode == "step" else \
-                        momentum_source.step_epoch.astype(float) + \
-                        (np.arange(len(m)) % self.steps_per_epoch) / self.steps_per_epoch
-                    for g, curve in enumerate(items.momentum):
-                        curve.setData(x, m[:, g]) if g < m.shape[1] else curve.clear()
-                    continue
-            for curve in items.momentum:
-                curve.clear()
+                    _clear(curve)
+                if items.events_drawn:
+                    items.events.clear()
+                    items.events_drawn = 0
+            cycled |= self._draw_momentum(items, source or (p.results if p is not None else None))
         self._show(self.momentum_plot, 3, cycled)
         self._draw_difference()
+        self._fit_ranges()
+
+    def _fit_ranges(self) -> None:
+        def data(curves):
+            return [c.yData for c in curves if c.yData is not None]
+
+        self.sticky[self.lr_plot].update(data(c for items in self.runs for c in (*items.lr, *items.predicted)),
+                                         self.log_lr)
+        self.sticky[self.loss_plot].update(data(c for items in self.runs for c in (items.train, items.val)),
+                                           self.log_loss)
+        self.sticky[self.momentum_plot].update(data(c for items in self.runs for c in items.momentum), False)
+        self.sticky[self.diff_plot].update(data((self.diff_loss, self.diff_lr)), False)
+
+    def _draw_prediction(self, items: _RunItems, p: Prediction | None) -> None:
+        if p is None:
+            for curve in items.predicted:
+                _clear(curve)
+            return
+        x, lrs = self._lr_series(p.results)
+        for g, curve in enumerate(items.predicted):
+            curve.setData(x, lrs[:, g]) if g < lrs.shape[1] else _clear(curve)
+
+    def _draw_momentum(self, items: _RunItems, source: RunResults | None) -> bool:
+        """Momentum (or beta1) curves where a scheduler moves it; False when it never changes."""
+        m = source.step_momentum if source is not None else None
+        if m is not None and m.size:
+            low, high = np.nanmin(m) if np.isfinite(m).any() else 0.0, np.nanmax(m) if np.isfinite(m).any() else 0.0
+            if high - low > 0:
+                if self.x_mode == "step":
+                    x = source.step.astype(float)
+                else:
+                    x = source.step_epoch.astype(float) + (np.arange(len(m)) % self.steps_per_epoch) / \
+                        self.steps_per_epoch
+                for g, curve in enumerate(items.momentum):
+                    curve.setData(x, m[:, g]) if g < m.shape[1] else _clear(curve)
+                return True
+        for curve in items.momentum:
+            _clear(curve)
+        return False
 
     def _draw_loss(self, i: int, items: _RunItems, r: RunResults) -> None:
         if self.x_mode == "step":
@@ -219,7 +323,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         if len(r.val_loss) and np.isfinite(r.val_loss).any():
             items.val.setData(x_val, r.val_loss)
         else:
-            items.val.clear()
+            _clear(items.val)
 
     def _draw_events(self, items: _RunItems, r: RunResults) -> None:
         spots = []
@@ -233,6 +337,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             spots.append({"pos": (x, math.log10(y) if self.log_lr else y), "symbol": EVENT_SYMBOLS[event.kind],
                           "data": f"{items.name}, epoch {event.epoch}, step {event.step}\n{event.kind}: {event.detail}"})
         items.events.setData(spots)
+        items.events_drawn = len(r.events)
 
     def _lr_at(self, r: RunResults, x: float, group: int) -> float | None:
         xs, lrs = self._lr_series(r)
@@ -251,9 +356,9 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self._show(self.diff_plot, 4, True)
         name_a, name_b = self.runs[pair[0]].name, self.runs[pair[1]].name
         if a is None or b is None or not len(a.step) or not len(b.step):
-            self.diff_loss.clear()
-            self.diff_lr.clear()
-            self.diff_plot.setTitle(f"difference {name_a} - {name_b}: waiting for both to train")
+            _clear(self.diff_loss)
+            _clear(self.diff_lr)
+            self._title(self.diff_plot, f"difference {name_a} - {name_b}: waiting for both to train")
             return
         if self.x_mode == "step":
             n = min(len(a.step), len(b.step))
@@ -269,7 +374,13 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         worst_lr = float(np.nanmax(np.abs(lr))) if n else 0.0
         verdict = "identical, to the bit" if worst_loss == 0 and worst_lr == 0 else \
             f"max |d loss| {worst_loss:.3g}, max |d lr| {worst_lr:.3g}"
-        self.diff_plot.setTitle(f"difference {name_a} - {name_b}: {verdict}")
+        self._title(self.diff_plot, f"difference {name_a} - {name_b}: {verdict}")
+
+    @staticmethod
+    def _title(plot, text: str) -> None:
+        """Set a title only when it changes: each change re-lays out the whole plot grid."""
+        if plot.titleLabel.text != text:
+            plot.setTitle(text)
 
     def _show(self, plot, row: int, visible: bool) -> None:
         """Add a plot to the layout or take it out (a hidden item would still take its space)."""

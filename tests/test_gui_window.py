@@ -58,8 +58,8 @@ def test_preview_is_drawn_before_training(qtbot, make_window):
     (prediction,) = window.plots.predictions
     assert prediction.results.epoch_lr[:, 0].tolist() == [0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125,
                                                          0.00625, 0.00625]
-    x, y = window.plots.runs[0].predicted[0].getData()
-    assert len(x) == 8 and window.plots.runs[0].lr[0].getData()[0] is None  # nothing trained yet
+    curve = window.plots.runs[0].predicted[0]
+    assert len(curve.xData) == 8 and window.plots.runs[0].lr[0].xData is None  # nothing trained yet
 
 
 def test_the_preview_follows_the_form(qtbot, make_window):
@@ -76,8 +76,7 @@ def test_a_run_trains_to_the_end(qtbot, make_window):
     session = window.controller.session
     results = window.series[0].results()
     assert len(results.epoch) == 8 and len(results.step) == session.total_steps
-    x, y = window.plots.runs[0].lr[0].getData()
-    assert len(x) == 8
+    assert len(window.plots.runs[0].lr[0].xData) == 8
     assert window.progress.value() == window.progress.maximum()
     assert "epoch 8/8" in window.counts.text()
     assert not window.controller.busy
@@ -237,7 +236,7 @@ def test_compare_two_runs_shows_their_difference(qtbot, make_window):
     wait_state(qtbot, window, FINISHED)
     window.refresh()
     assert "identical, to the bit" in window.plots.diff_plot.titleLabel.text
-    x, y = window.plots.diff_loss.getData()
+    x, y = window.plots.diff_loss.xData, window.plots.diff_loss.yData
     assert len(x) == 20 and not np.any(y)
 
 
