@@ -136,6 +136,11 @@ def _run(args) -> int:
     from .results import write_results
     from .session import TrainingSession
 
+    import torch
+
+    # This network's tensors are far too small for intra-op threads to pay; one thread is a
+    # little faster and gives the same numbers as the window (which needs one: see gui/app.py).
+    torch.set_num_threads(1)
     try:
         path = preset_path(args.preset) if args.preset else Path(args.experiment)
         experiment = load_experiment(path)

@@ -34,7 +34,7 @@ def run_app(args) -> int:
     app.setApplicationName("lrlab")
     app.setOrganizationName("lrlab")
     warm_up_torch()
-    window = MainWindow()
+    window = MainWindow(restore=not args.screenshot)  # screenshots: the default layout, every time
     if getattr(args, "preset", None):
         window.open_preset(args.preset)
     elif getattr(args, "experiment", None):
@@ -42,6 +42,8 @@ def run_app(args) -> int:
             print(f"error: {args.experiment}: no such file", file=sys.stderr)
             return 2
         window.open_file(args.experiment)
+    if args.screenshot:
+        window.resize(1440, 920)
     window.show()
     outcome = {"code": 0}
 

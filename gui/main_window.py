@@ -38,6 +38,7 @@ PREVIEW_STEPS = 100_000
 # GIL while it draws, so training waits) busy for a small share of the time.
 REFRESH_MS = 50
 MAX_RECENT = 8
+LAYOUT_VERSION = 2  # bump when docks or toolbars change, so an old saved layout is not applied
 
 
 def default_experiment() -> dict:
@@ -45,7 +46,7 @@ def default_experiment() -> dict:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, settings: QSettings | None = None):
+    def __init__(self, settings: QSettings | None = None, *, restore: bool = True):
         super().__init__()
         self.settings = settings or QSettings(APP, APP)
         self.path: Path | None = None
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.plots)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.setup)
         scroll.setMinimumWidth(470)
         self.setup_dock = self._dock("Setup", scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -95,7 +97,8 @@ class MainWindow(QMainWindow):
         self.resize(1440, 920)
         self.resizeDocks([self.state_dock], [240], Qt.Orientation.Vertical)
         self.resizeDocks([self.setup_dock], [490], Qt.Orientation.Horizontal)
-        self._restore_settings()
+        if restore:
+            self._restore_settings()
         self.load_raw(default_experiment(), None, "untitled")
         self._state_changed(IDLE)
 
@@ -673,7 +676,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         state = self.settings.value("windowState")
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, LAYOUT_VERSION)  # a state saved by another layout is ignored
         for combo, key in ((self.x_mode, "x_mode"), (self.smoothing, "smoothing"), (self.speed, "speed")):
             index = self.settings.value(key)
             if index is not None and 0 <= int(index) < combo.count():
@@ -685,7 +688,7 @@ class MainWindow(QMainWindow):
 
     def _save_settings(self) -> None:
         self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState())
+        self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
         for combo, key in ((self.x_mode, "x_mode"), (self.smoothing, "smoothing"), (self.speed, "speed")):
             self.settings.setValue(key, combo.currentIndex())
         self.settings.setValue("log_lr", self.log_lr.isChecked())

@@ -55,6 +55,19 @@ def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 1, a
     return item
 
 
+class SparseLogAxis(pg.AxisItem):
+    """On a log axis, label only 1, 2 and 5 times a power of ten: the minor ticks of a decade
+    (0.06, 0.07, 0.08, ...) crowd into each other near its top."""
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        keep = []
+        for value, text in zip(values, strings):
+            mantissa = round(10 ** (value - math.floor(value + 1e-9)), 6)
+            keep.append(text if mantissa in (1.0, 2.0, 5.0) else "")
+        return keep
+
+
 class StickyRange:
     """A y range that moves in coarse steps (half decades on log axes) instead of every frame.
 
@@ -89,8 +102,11 @@ class StickyRange:
         if log:
             lo, hi = math.log10(lo), math.log10(hi)
             step = 0.5
+        elif hi == lo:  # a flat line (an identical difference): a readable range around it
+            lo, hi = lo - (abs(lo) * 0.1 or 1.0), hi + (abs(hi) * 0.1 or 1.0)
+            step = 10 ** math.floor(math.log10(hi - lo)) / 2
         else:
-            span = max(hi - lo, abs(hi) * 1e-3, 1e-12)
+            span = max(hi - lo, abs(hi) * 1e-3)
             step = 10 ** math.floor(math.log10(span)) / 2
         bounds = (math.floor(lo / step) * step, math.ceil(hi / step) * step)
         if bounds[0] == bounds[1]:
@@ -147,8 +163,10 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.setBackground("w")
         pg.setConfigOptions(antialias=False)
         self.readout = self.addLabel("", row=0, col=0, justify="left")
-        self.lr_plot = self.addPlot(row=1, col=0, title="learning rate (faint: predicted)")
-        self.loss_plot = self.addPlot(row=2, col=0, title="loss (solid: train, dashed: validation)")
+        self.lr_plot = self.addPlot(row=1, col=0, title="learning rate (faint: predicted)",
+                                    axisItems={"left": SparseLogAxis("left")})
+        self.loss_plot = self.addPlot(row=2, col=0, title="loss (solid: train, dashed: validation)",
+                                      axisItems={"left": SparseLogAxis("left")})
         self.momentum_plot = self.addPlot(row=3, col=0, title="momentum / beta1")
         self.diff_plot = self.addPlot(row=4, col=0, title="difference")
         for plot in (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot):
