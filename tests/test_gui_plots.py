@@ -1,0 +1,94 @@
+"""The plot panel on its own: readout, smoothing, markers, ranges, a million points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.preview import predict_schedule
+from engine.recorder import Event, RunResults
+from tests.engine_helpers import experiment, train
+
+
+@pytest.fixture
+def panel(qtbot):
+    from gui.plots import PlotPanel
+
+    panel = PlotPanel()
+    panel.resize(900, 700)
+    qtbot.addWidget(panel)
+    panel.show()
+    return panel
+
+
+def trained(**run):
+    exp = experiment([{"optimizer": {"type": "Adam", "lr": 0.1},
+                       "scheduler": {"type": "StepLR", "step_size": 3, "gamma": 0.5}, **run}], epochs=9)
+    session, results = train(exp)
+    return exp, results
+
+
+def test_readout_gives_exact_values(panel):
+    exp, (r,) = trained(edits=[{"epoch": 4, "lr": 0.07}])
+    panel.set_runs(["a"], exp.steps_per_epoch)
+    panel.set_results([r])
+    text = panel.readout_text(4.2)
+    assert "epoch 4" in text and "lr 0.07" in text and f"loss {r.train_loss[4]:.6g}" in text
+    panel.set_options(x_mode="step")
+    assert f"lr {r.step_lr[5, 0]:.6g}" in panel.readout_text(5)
+
+
+def test_event_markers_sit_on_their_epoch(panel):
+    exp, (r,) = trained(manual={"every": 2, "factor": 0.5})
+    panel.set_runs(["a"], exp.steps_per_epoch)
+    panel.set_results([r])
+    xs = sorted(p.pos().x() for p in panel.runs[0].events.points())
+    assert xs == [e.epoch for e in r.events if e.kind == "manual_decay"]
+
+
+def test_smoothing_is_an_exponential_moving_average(panel):
+    from gui.plots import ema
+
+    values = np.array([1.0, 0.0, 0.0, 1.0])
+    assert ema(values, 0.5).tolist() == [1.0, 0.5, 0.25, 0.625]
+    exp, (r,) = trained()
+    panel.set_runs(["a"], exp.steps_per_epoch)
+    panel.set_results([r])
+    panel.set_options(smoothing=0.9)
+    assert np.allclose(panel.runs[0].train.yData, ema(r.train_loss, 0.1))
+
+
+def test_prediction_and_log_axes(panel):
+    exp, (r,) = trained()
+    panel.set_runs(["a"], exp.steps_per_epoch)
+    panel.set_predictions([predict_schedule(exp, 0)])
+    assert panel.runs[0].predicted[0].yData.tolist() == r.epoch_lr[:, 0].tolist()
+    panel.set_options(log_lr=True)
+    assert panel.lr_plot.getAxis("left").logMode
+
+
+def test_momentum_plot_only_when_cycled(panel):
+    exp = experiment([{"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
+                       "scheduler": {"type": "OneCycleLR", "max_lr": 0.5}}], epochs=4)
+    panel.set_runs(["a"], exp.steps_per_epoch)
+    panel.set_predictions([predict_schedule(exp, 0)])
+    assert panel.momentum_plot in panel.shown
+    exp2, _ = trained()
+    panel.set_runs(["b"], exp2.steps_per_epoch)
+    panel.set_predictions([predict_schedule(exp2, 0)])
+    assert panel.momentum_plot not in panel.shown
+
+
+def test_a_million_points_are_downsampled_for_drawing(panel, qtbot):
+    n = 1_000_000
+    step = np.arange(n)
+    lr = np.full((n, 1), 0.1)
+    r = RunResults("big", step, step // 1000, np.linspace(1, 0.1, n), lr, np.full((n, 1), np.nan),
+                   np.arange(1000), np.ones(1000), np.ones(1000), lr[::1000], [Event(5, 0, "edit", 0, "x")])
+    panel.set_runs(["big"], 1000)
+    panel.set_options(x_mode="step")
+    panel.set_results([r])
+    qtbot.wait(50)
+    drawn = panel.runs[0].train._getDisplayDataset()
+    assert len(panel.runs[0].train.xData) == n
+    assert drawn.x.size < 10_000  # a few points per pixel, not a million
