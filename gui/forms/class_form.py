@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QFormLayout, QLabel, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from engine.registry import ClassSpec
 
 from .fields import UNSET, FieldEditor, make_editor
 
-__all__ = ["ClassForm"]
+__all__ = ["ClassForm", "picker_layout"]
+
+
+def picker_layout(owner: QWidget, combo: QComboBox) -> tuple[QLabel, QStackedWidget]:
+    """The layout of a class picker: the combo box, torch's summary of the class, its form."""
+    summary = QLabel(owner)
+    summary.setWordWrap(True)
+    summary.setStyleSheet("color: #555;")
+    stack = QStackedWidget(owner)
+    layout = QVBoxLayout(owner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for widget in (combo, summary, stack):
+        layout.addWidget(widget)
+    layout.addStretch(1)
+    return summary, stack
 
 
 class ClassForm(QWidget):

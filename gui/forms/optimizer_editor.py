@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QStandardItemModel
-from PySide6.QtWidgets import QComboBox, QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QWidget
 
 from engine.registry import OPTIMIZERS
 
-from .class_form import ClassForm
+from .class_form import ClassForm, picker_layout
 
 __all__ = ["OptimizerEditor"]
 
@@ -31,17 +31,8 @@ class OptimizerEditor(QWidget):
                 item.setToolTip(spec.unsupported)
             else:
                 item.setToolTip(spec.summary)
-        self.summary = QLabel(self)
-        self.summary.setWordWrap(True)
-        self.summary.setStyleSheet("color: #555;")
-        self.stack = QStackedWidget(self)
+        self.summary, self.stack = picker_layout(self, self.combo)
         self.forms: dict[str, ClassForm] = {}
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.combo)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.stack)
-        layout.addStretch(1)
         self.combo.currentTextChanged.connect(self._switch)
         self.combo.setCurrentText("Adam")
         self._switch("Adam")

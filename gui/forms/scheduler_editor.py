@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QStackedWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.registry import SCHEDULERS
 
-from .class_form import ClassForm
+from .class_form import ClassForm, picker_layout
 
 __all__ = ["SchedulerEditor"]
 
@@ -76,19 +75,10 @@ class SchedulerEditor(QWidget):
                 continue  # torch refuses it inside SequentialLR / ChainedScheduler
             self.combo.addItem(name)
             self.combo.setItemData(self.combo.count() - 1, spec.summary, 3)  # ToolTipRole
-        self.summary = QLabel(self)
-        self.summary.setWordWrap(True)
-        self.summary.setStyleSheet("color: #555;")
-        self.stack = QStackedWidget(self)
+        self.summary, self.stack = picker_layout(self, self.combo)
         self.forms: dict[str, ClassForm] = {}
         self.nested_lists: dict[str, NestedSchedulers] = {}
         self.stack.addWidget(QWidget(self))
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.combo)
-        layout.addWidget(self.summary)
-        layout.addWidget(self.stack)
-        layout.addStretch(1)
         self.combo.currentTextChanged.connect(self._switch)
 
     def form(self, name: str) -> ClassForm:
