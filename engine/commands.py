@@ -2,23 +2,21 @@
 
 A command is validated twice: in the sender's thread when submitted, so the person gets
 the error at once, and again in the training thread when applied (the run may have
-stopped, or an earlier queued command may have taken the module), where a failure becomes
-a ``rejected`` event instead of an exception.
+stopped meanwhile), where a failure becomes a ``rejected`` event instead of an exception.
+Commands apply at the next step boundary *after* that step's manual decay and scheduled
+edits, which is where their recorded ``{ step = t }`` edits apply on replay.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .config import MODULES, GroupConfig
 from .errors import ExperimentError, show_value
 from .registry import optimizer_spec
 
-if TYPE_CHECKING:
-    from .session import TrainingSession
-
-__all__ = ["Command", "SetGroupOptions", "AddGroup", "StopRun", "validate_command"]
+__all__ = ["Command", "SetGroupOptions", "AddGroup", "StopRun", "check_command"]
 
 
 @dataclass(frozen=True)
@@ -47,14 +45,15 @@ class StopRun:
 Command = SetGroupOptions | AddGroup | StopRun
 
 
-def validate_command(session: "TrainingSession", command: Command) -> None:
-    """Raise :class:`ExperimentError` if ``command`` cannot apply to ``session`` now."""
-    from .parse import parse_edit
+def check_command(run, command: Command, pending_modules=()) -> None:
+    """Raise :class:`ExperimentError` if ``command`` cannot apply to ``run`` (a RunTrainer) now.
 
-    if not 0 <= command.run < len(session.runs):
-        raise ExperimentError("run", f"expected a run index from 0 to {len(session.runs) - 1}, "
-                                     f"got {show_value(command.run)}")
-    run = session.runs[command.run]
+    ``pending_modules`` are modules that add-group commands already queued will take.
+    """
+    from .parse import check_options, parse_edit
+
+    if run.status != "running":
+        raise ExperimentError("run", f"{show_value(run.name)} is not training any more ({run.status})")
     if isinstance(command, StopRun):
         return
     if isinstance(command, SetGroupOptions):
@@ -66,13 +65,12 @@ def validate_command(session: "TrainingSession", command: Command) -> None:
         return
     if isinstance(command, AddGroup):
         spec = optimizer_spec(run.config.optimizer.type)
-        from .parse import check_options
-
-        if command.group.module not in MODULES:
-            raise ExperimentError("module", f"expected one of {', '.join(MODULES)}, got {show_value(command.group.module)}")
-        if command.group.module in run.modules or "all" in run.modules:
-            raise ExperimentError("module", f"{command.group.module} is already in a param group of "
-                                            f"{show_value(run.name)}; a module can be in one group only")
+        module = command.group.module
+        if module not in MODULES:
+            raise ExperimentError("module", f"expected one of {', '.join(MODULES)}, got {show_value(module)}")
+        if module in run.modules or "all" in run.modules or module in pending_modules:
+            raise ExperimentError("module", f"{module} is already in a param group of {show_value(run.name)} "
+                                            "(or about to be); a module can be in one group only")
         if spec.max_groups is not None and len(run.optimizer.param_groups) >= spec.max_groups:
             raise ExperimentError("add_group", f"{spec.name} takes a single param group")
         check_options(command.group.options, spec, "add_group", skip=())

@@ -78,9 +78,11 @@ class RunTrainer:
         self.gradient_checked: set[int] = set()
 
     # -- the training step ----------------------------------------------------------------
-    def step(self, t: int) -> None:
+    def step(self, t: int, commands=None) -> None:
         """Optimizer step ``t`` (global, from 0), with everything due before and after it.
 
+        Order before the step: the epoch's manual decay, scheduled edits, then ``commands``
+        from another thread (recorded as ``step = t`` edits, which replay in the same place).
         This is the hot path (thousands of calls a second): keep it to plain lookups.
         """
         epoch, i = divmod(t, self.steps_per_epoch)
@@ -88,6 +90,10 @@ class RunTrainer:
             self._begin_epoch(epoch, t)
         if self._next_edit_step <= t:  # the step of the next scheduled edit (inf: none left)
             self._apply_due_edits(t)
+        if commands:
+            self._apply_commands(commands, t)
+            if self.status != RUNNING:
+                return
         groups = self.optimizer.param_groups
         lrs = [g["lr"] for g in groups]
         for lr in lrs:
@@ -253,12 +259,27 @@ class RunTrainer:
         self.modules.append(group.module)
         self.recorder.add_group()
 
-    def command_edit(self, edit: Edit, t: int) -> None:
-        """Apply an edit that arrived as a command, and remember it as ``step = t`` for replay."""
-        recorded = Edit(step=t, group=edit.group, options=edit.options, add_group=edit.add_group,
-                        rebase=edit.rebase)
-        self.recorded_edits.append(recorded)
-        self.apply_edit(recorded, t)
+    def _apply_commands(self, commands, t: int) -> None:
+        """Commands from another thread, in the order they were sent (invalid ones: ``rejected``)."""
+        from .commands import AddGroup, SetGroupOptions, StopRun, check_command
+
+        epoch = t // self.steps_per_epoch
+        for command in commands:
+            try:
+                check_command(self, command)
+                if isinstance(command, StopRun):
+                    self.status = STOPPED
+                    self._event(t, epoch, "stopped", None, "stopped by a command")
+                    return
+                if isinstance(command, SetGroupOptions):
+                    edit = Edit(step=t, group=command.group, options=dict(command.options), rebase=command.rebase)
+                else:
+                    assert isinstance(command, AddGroup)
+                    edit = Edit(step=t, add_group=command.group)
+                self.recorded_edits.append(edit)
+                self.apply_edit(edit, t)
+            except Exception as error:  # a command that became invalid is reported, not fatal
+                self._event(t, epoch, "rejected", None, f"{type(error).__name__}: {error}")
 
     # -- training-state files -------------------------------------------------------------
     def state_dict(self) -> dict:

@@ -18,11 +18,12 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from .commands import AddGroup, Command, SetGroupOptions, StopRun, validate_command
-from .config import Edit, Experiment
+from .commands import AddGroup, Command, check_command
+from .errors import ExperimentError, show_value
+from .config import Experiment
 from .model import make_dataset
 from .recorder import RunResults
-from .run import FAILED, FINISHED, RUNNING, STOPPED, RunTrainer
+from .run import FAILED, FINISHED, RUNNING, RunTrainer
 
 __all__ = ["TrainingSession", "Progress"]
 
@@ -49,6 +50,8 @@ class TrainingSession:
         self.position = 0  # the next optimizer step
         self.total_steps = experiment.total_steps
         self._commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
+        self._pending_lock = threading.Lock()
+        self._pending_modules: dict[int, set[str]] = {}
         self._resumed = threading.Event()
         self._resumed.set()
         self._stop = threading.Event()
@@ -94,46 +97,53 @@ class TrainingSession:
 
     def submit(self, command: Command) -> None:
         """Queue a command for the next step boundary; raises ExperimentError if it cannot apply."""
-        validate_command(self, command)
-        self._commands.put(command)
+        if not 0 <= command.run < len(self.runs):
+            raise ExperimentError("run", f"expected a run index from 0 to {len(self.runs) - 1}, "
+                                         f"got {show_value(command.run)}")
+        if self.finished:
+            raise ExperimentError("run", "training has ended; start it again to change param_groups")
+        with self._pending_lock:
+            pending = self._pending_modules.setdefault(command.run, set())
+            check_command(self.runs[command.run], command, pending)
+            if isinstance(command, AddGroup):
+                pending.add(command.group.module)
+            self._commands.put(command)
 
-    # -- training (the training thread only) ------------------------------------------------
-    def _apply_commands(self) -> None:
-        if self._commands.empty():
-            return
-        while True:
-            try:
+    @property
+    def pending_commands(self) -> int:
+        """Commands waiting for the next step (they apply only when training goes on)."""
+        return self._commands.qsize()
+
+    def discard_commands(self) -> int:
+        """Drop the commands still waiting (training ended before they could apply); how many."""
+        dropped = 0
+        with self._pending_lock:
+            while not self._commands.empty():
+                self._commands.get_nowait()
+                dropped += 1
+            self._pending_modules.clear()
+        return dropped
+
+    def _take_commands(self) -> dict[int, list[Command]]:
+        taken: dict[int, list[Command]] = {}
+        with self._pending_lock:
+            while not self._commands.empty():
                 command = self._commands.get_nowait()
-            except queue.Empty:
-                return
-            run = self.runs[command.run]
-            if run.status != RUNNING:
-                continue
-            try:
-                validate_command(self, command)
-                if isinstance(command, StopRun):
-                    run.status = STOPPED
-                    run._event(self.position, self.epoch, "stopped", None, "stopped by a command")
-                elif isinstance(command, SetGroupOptions):
-                    run.command_edit(Edit(step=self.position, group=command.group, options=dict(command.options),
-                                          rebase=command.rebase), self.position)
-                elif isinstance(command, AddGroup):
-                    run.command_edit(Edit(step=self.position, add_group=command.group), self.position)
-            except Exception as error:  # a command that became invalid is reported, not fatal
-                run._event(self.position, self.epoch, "rejected", None, f"{type(error).__name__}: {error}")
+                taken.setdefault(command.run, []).append(command)
+            self._pending_modules.clear()
+        return taken
 
     def step(self) -> bool:
         """One optimizer step of every run still training; False when there is nothing left."""
         if self.position >= self.total_steps:
             return False
-        if not self._commands.empty():
-            self._apply_commands()
+        commands = self._take_commands() if not self._commands.empty() else {}
         t = self.position
         running = False
-        for run in self.runs:
+        for i, run in enumerate(self.runs):
             if run.status == RUNNING:
                 try:
-                    run.step(t)
+                    run.step(t, commands.get(i))
                 except Exception as error:  # torch or an expression failed: this run stops, others go on
                     run.fail(t, error)
                 running = running or run.status == RUNNING

@@ -20,6 +20,7 @@ from engine.parse import parse_experiment
 from engine.presets import list_presets, preset_path
 from engine.preview import predict_schedule
 from engine.results import write_results
+from engine.session import TrainingSession
 
 from .plots import PlotPanel
 from .series import RunSeries
@@ -56,7 +57,8 @@ class MainWindow(QMainWindow):
         self.error: ExperimentError | None = None
         self.series: list[RunSeries] = []
         self.reported: set[int] = set()
-        self.merged_edits: list[int] = []
+        self.recorded_seen = 0           # recorded edits already merged into the form
+        self.previews: dict[str, object] = {}  # predicted schedules by run configuration
         self.started_at = 0.0
         self.started_position = 0
         self.redraw_ms: list[float] = []
@@ -253,8 +255,8 @@ class MainWindow(QMainWindow):
     def validate(self) -> None:
         """Check the form with the engine; mark the field at fault; redraw the predicted schedule."""
         raw = self.setup.value()
-        try:
-            experiment = parse_experiment(raw, trial=False)
+        try:  # with torch's own checks too (a few ms per run): nothing torch refuses gets to Start
+            experiment = parse_experiment(raw, trial=True)
             self.error = None
         except ExperimentError as error:
             experiment, self.error = None, error
@@ -267,26 +269,40 @@ class MainWindow(QMainWindow):
 
     def _show_experiment(self, experiment, keep_results: bool) -> None:
         names = [r.name for r in experiment.runs]
-        if not keep_results or len(names) != len(self.series):
+        if not keep_results or names != [s.name for s in self.series]:
             self.plots.set_runs(names, experiment.steps_per_epoch)
             self.series = []
             self._fill_compare(names)
-        predictions = [predict_schedule(experiment, i, PREVIEW_STEPS) for i in range(len(names))]
+        predictions = [self._preview(experiment, i) for i in range(len(names))]
         self.plots.set_predictions(predictions)
         notes = [f"{experiment.runs[i].name}: {p.note}" for i, p in enumerate(predictions) if p.note]
         if notes and self.error is None and self.controller.state == IDLE:
             self.status_label.setText("Preview: " + "; ".join(notes))
 
+    def _preview(self, experiment, index: int):
+        """The predicted schedule of a run, recomputed only when what it depends on changed."""
+        run = experiment.runs[index]
+        key = repr((run, experiment.epochs, experiment.data, experiment.model, experiment.seed))
+        if key not in self.previews:
+            if len(self.previews) > 64:
+                self.previews.clear()
+            self.previews[key] = predict_schedule(experiment, index, PREVIEW_STEPS)
+        return self.previews[key]
+
     def _fill_compare(self, names: list[str]) -> None:
-        for combo in (self.compare_a, self.compare_b):
+        """Run names to compare; a choice made before survives when its runs still exist."""
+        chosen = [combo.currentText() for combo in (self.compare_a, self.compare_b)]
+        for combo, previous in zip((self.compare_a, self.compare_b), chosen):
             combo.blockSignals(True)
             combo.clear()
             combo.addItem("(none)", -1)
             for i, name in enumerate(names):
                 combo.addItem(name, i)
+            if previous in names:
+                combo.setCurrentIndex(names.index(previous) + 1)
             combo.blockSignals(False)
-        if len(names) == 2:  # two runs side by side: compare them at once (manual vs StepLR)
-            self.compare_a.setCurrentIndex(1)
+        if len(names) == 2 and not all(c in names for c in chosen):
+            self.compare_a.setCurrentIndex(1)  # two runs side by side: compare them (manual vs StepLR)
             self.compare_b.setCurrentIndex(2)
         self._view_changed()
 
@@ -318,14 +334,17 @@ class MainWindow(QMainWindow):
             self._begin(experiment)
 
     def _begin(self, experiment, state: dict | None = None, run: bool = True) -> None:
+        """Train ``experiment`` (from a saved state if given). A state that does not fit raises
+        before anything changes: the current session, plots and form stay as they were."""
+        session = TrainingSession(experiment, state=state)
         self.experiment = experiment
         self._show_experiment(experiment, keep_results=False)
         self.series = [RunSeries(r.name) for r in experiment.runs]
         self.reported = set()
-        self.merged_edits = [0] * len(experiment.runs)
+        self.recorded_seen = 0
         self.state.reset_events()
-        self.controller.start(experiment, state, run=run and state is None)
-        self.started_at, self.started_position = time.perf_counter(), self.controller.session.position
+        self.controller.start(session, run=run and state is None)
+        self.started_at, self.started_position = time.perf_counter(), session.position
         self.refresh()
 
     def pause_resume(self) -> None:
@@ -361,16 +380,23 @@ class MainWindow(QMainWindow):
             self.state_timer.start()
         else:
             self.refresh()
-            self._merge_recorded_edits()
+            self._drop_unapplied_commands(state)
             self.refresh_timer.stop()
             self.state_timer.stop()
             self.refresh_state()
-        self.setup.setEnabled(state in (IDLE, FINISHED, STOPPED))
+        self.setup.set_locked(state in (RUNNING, PAUSED))
         words = {IDLE: "Ready.", RUNNING: "Training...", PAUSED: "Paused: edit lrs in the live state, then "
                  "Resume (F6) or Step (F10).", FINISHED: "Finished.", STOPPED: "Stopped."}
         if self.error is None:
             self.status_label.setText(words[state])
         self._update_controls()
+
+    def _drop_unapplied_commands(self, state: str) -> None:
+        session = self.controller.session
+        if session is not None and state in (FINISHED, STOPPED) and session.pending_commands:
+            dropped = session.discard_commands()
+            self._message("Edits not applied", f"{dropped} edit(s) sent while paused never reached a step: "
+                          "training ended first. They are not in the experiment.")
 
     def _update_controls(self) -> None:
         state = self.controller.state
@@ -390,9 +416,11 @@ class MainWindow(QMainWindow):
         self.export_csv_action.setEnabled(has_results)
         self.save_state_action.setEnabled(has_results and state != RUNNING)
         self.load_state_action.setEnabled(state != RUNNING)
+        idle = state not in (RUNNING, PAUSED)
         for action in (self.add_run_action, self.duplicate_run_action, self.remove_run_action, self.new_action,
-                       self.open_action):
-            action.setEnabled(state != RUNNING and state != PAUSED)
+                       self.open_action, self.presets_menu.menuAction(), self.recent_menu.menuAction()):
+            action.setEnabled(idle)
+        self.recent_menu.menuAction().setEnabled(idle and bool(self._recent()))
         self.add_group_action.setEnabled(state in (RUNNING, PAUSED))
 
     def refresh(self) -> None:
@@ -410,6 +438,7 @@ class MainWindow(QMainWindow):
             self.plots.set_results([s.results() for s in self.series])
         self._report_failures(session)
         self._show_progress(session)
+        self._merge_recorded_edits()
         self.redraw_ms.append((time.perf_counter() - began) * 1000)
         del self.redraw_ms[:-200]
 
@@ -463,7 +492,9 @@ class MainWindow(QMainWindow):
             self._message("This lr cannot be set", f"param_groups[{group}]['lr']: {getattr(error, 'message', error)}")
             self.refresh_state()
             return
-        self.status_label.setText(f"lr of group {group} set to {lr:g}: it applies at the next step and is "
+        self.dirty = True
+        self._update_title()
+        self.status_label.setText(f"lr of group {group} set to {lr:g}: it applies at the next step and is then "
                                   "recorded in the run's edits.")
 
     def add_group(self, run: int) -> None:
@@ -484,28 +515,45 @@ class MainWindow(QMainWindow):
             return
         try:
             self.controller.submit(AddGroup(run=run, group=GroupConfig(module, {"lr": lr})))
-        except ExperimentError as error:
-            self._message("Add param group", str(error))
+        except (ExperimentError, RuntimeError) as error:
+            self._message("Add param group", getattr(error, "message", str(error)))
+            return
+        self.dirty = True
+        self._update_title()
 
     def _merge_recorded_edits(self) -> None:
-        """Edits made while training go into the experiment, so saving replays them exactly."""
+        """Edits made while training go into the experiment, so saving replays them exactly.
+
+        Each appears once in the run's ``edits`` (one already there, e.g. after loading a
+        training state saved with its experiment, is not added again).
+        """
         session = self.controller.session
         if session is None:
             return
-        merged_any = False
+        recorded = sum(len(run.recorded_edits) for run in session.runs)
+        if recorded == self.recorded_seen:
+            return
+        self.recorded_seen = recorded
+        changed = False
         for i, run in enumerate(session.runs):
-            new = run.recorded_edits[self.merged_edits[i]:]
-            if new and i < len(self.setup.runs):
-                self.setup.runs[i].setdefault("edits", []).extend(e.to_dict() for e in new)
-                self.merged_edits[i] = len(run.recorded_edits)
-                merged_any = True
-        if merged_any:
+            if i >= len(self.setup.runs) or self.setup.runs[i].get("name") != run.name:
+                continue
+            edits = self.setup.runs[i].setdefault("edits", [])
+            for edit in run.recorded_edits:
+                table = edit.to_dict()
+                if table not in edits:
+                    edits.append(table)
+                    changed = True
+            if not edits:
+                del self.setup.runs[i]["edits"]
+        if changed:
             self.setup.editor.set_value(self.setup.runs[self.setup.current])
             self.dirty = True
             self._update_title()
 
     # -- files ---------------------------------------------------------------------------------------
     def _confirm_discard(self) -> bool:
+        self._merge_recorded_edits()
         if not self.dirty:
             return True
         answer = QMessageBox.question(self, "Unsaved changes", f"Save the changes to {self.source_name}?",
@@ -564,6 +612,7 @@ class MainWindow(QMainWindow):
         return False
 
     def _write(self, path: Path) -> bool:
+        self._merge_recorded_edits()
         try:
             tmp = path.with_name(path.name + ".partial")
             tmp.write_text(tomli_w.dumps(self.setup.value()), encoding="utf-8")

@@ -76,6 +76,14 @@ class SetupPanel(QWidget):
         self.run_list.currentRowChanged.connect(self._select)
         self._refresh_list()
 
+    def set_locked(self, locked: bool) -> None:
+        """While a session trains (or is paused) the experiment is fixed; runs can still be picked."""
+        for widget in (*self.settings.values(), *self.data.values(), self.editor, self.add_button,
+                       self.duplicate_button, self.rename_button, self.remove_button):
+            widget.setEnabled(not locked)
+        if not locked:
+            self.remove_button.setEnabled(len(self.runs) > 1)
+
     # -- runs -----------------------------------------------------------------------------
     def _refresh_list(self) -> None:
         self.run_list.blockSignals(True)

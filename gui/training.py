@@ -54,10 +54,18 @@ class TrainingController(QObject):
     def busy(self) -> bool:
         return self.job is not None and self.job.isRunning()
 
-    def start(self, experiment: Experiment, state: dict | None = None, *, run: bool = True) -> None:
-        """A new session (from a saved training state if given); ``run=False`` leaves it paused."""
+    def start(self, experiment: Experiment | TrainingSession, state: dict | None = None, *,
+              run: bool = True) -> None:
+        """A new session (from a saved training state if given); ``run=False`` leaves it paused.
+
+        The new session is built first: if that fails (a state file that does not fit), the
+        current one is left exactly as it was. A session built beforehand is taken as is.
+        """
+        session = experiment if isinstance(experiment, TrainingSession) else \
+            TrainingSession(experiment, state=state)
         self.shutdown()
-        self.session = TrainingSession(experiment, state=state)
+        self.job = None
+        self.session = session
         self.session.set_speed(self.speed)
         if run:
             self._launch()
@@ -75,8 +83,8 @@ class TrainingController(QObject):
 
     def _job_done(self) -> None:
         job = self.sender() if isinstance(self.sender(), _Job) else self.job
-        if job is not self.job:
-            return  # a job from a session already replaced
+        if job is not self.job or self.session is None:
+            return  # a job of a session already replaced or reset
         if job.error:
             self.job_failed.emit(job.error)
         if self.session.finished:
@@ -109,13 +117,17 @@ class TrainingController(QObject):
     def reset(self) -> None:
         self.shutdown()
         self.session = None
+        self.job = None
         self._set_state(IDLE)
 
     def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Stop the job and wait for its thread; True when nothing is left running."""
-        if self.session is not None:
+        """Stop the job and wait for its thread; True when nothing is left running.
+
+        Only a running job is asked to stop: a stop request left on an idle session would end
+        its next run at once.
+        """
+        if self.busy:
             self.session.stop()
-        if self.job is not None and self.job.isRunning():
             self.job.wait(timeout_ms)
         return not self.busy
 

@@ -134,3 +134,46 @@ def test_groups_table_follows_the_optimizer(qtbot):
     assert "momentum" in editor.groups.columns and "betas" not in editor.groups.columns
     editor.optimizer.combo.setCurrentText("Adam")
     assert "betas" in editor.groups.columns
+
+
+def test_one_runs_values_never_show_in_another_run(qtbot):
+    from gui.forms.run_editor import RunEditor
+
+    editor = RunEditor()
+    qtbot.addWidget(editor)
+    editor.set_value({"optimizer": {"type": "SGD", "lr": 0.3, "momentum": 0.9},
+                      "scheduler": {"type": "StepLR", "step_size": 3, "gamma": 0.2}})
+    editor.set_value({"optimizer": {"type": "Adam", "lr": 0.01}})
+    editor.optimizer.combo.setCurrentText("SGD")  # a person switches run b to SGD
+    editor.scheduler.combo.setCurrentText("StepLR")
+    assert editor.value() == {"optimizer": {"type": "SGD", "lr": 0.01}, "scheduler": {"type": "StepLR"}}
+
+
+def test_switching_the_class_carries_shared_options(qtbot):
+    from gui.forms.optimizer_editor import OptimizerEditor
+
+    editor = OptimizerEditor()
+    qtbot.addWidget(editor)
+    editor.set_value({"type": "Adam", "lr": 0.02, "weight_decay": 0.01, "amsgrad": True})
+    editor.combo.setCurrentText("SGD")
+    assert editor.value() == {"type": "SGD", "lr": 0.02, "weight_decay": 0.01}
+
+
+def test_what_a_form_cannot_show_is_kept_for_validation_to_name(qtbot):
+    from engine.errors import ExperimentError
+    from engine.parse import parse_experiment
+    from gui.forms.scheduler_editor import SchedulerEditor
+
+    editor = SchedulerEditor()
+    qtbot.addWidget(editor)
+    editor.set_value({"type": "StepLr", "step_size": 5})
+    assert editor.value() == {"type": "StepLr", "step_size": 5}
+    with pytest.raises(ExperimentError, match='did you mean "StepLR"'):
+        parse_experiment({"runs": [{"optimizer": {"type": "Adam"}, "scheduler": editor.value()}]}, trial=False)
+    editor.set_value({"type": "StepLR", "step_size": 5, "step_sise": 7})
+    assert editor.value() == {"type": "StepLR", "step_size": 5, "step_sise": 7}
+    assert "step_sise = 7" in editor.extras_label.text()
+    editor.remove_extras.click()
+    assert editor.value() == {"type": "StepLR", "step_size": 5}
+    editor.combo.setCurrentText("ExponentialLR")  # a real choice replaces an unknown one
+    assert editor.value() == {"type": "ExponentialLR"}

@@ -281,3 +281,74 @@ def test_screenshot_mode(tmp_path):
     assert shot.stat().st_size > 10_000
     assert "Traceback" not in result.stderr
 
+
+
+def test_reset_and_open_preset_while_training_are_clean(qtbot, make_window):
+    window = make_window(small(epochs=5000))
+    window.start()
+    qtbot.waitUntil(lambda: window.controller.session.position > 10, timeout=10_000)
+    assert not window.presets_menu.menuAction().isEnabled()  # opening would drop the training
+    window.reset()
+    qtbot.wait(100)  # the job's queued "finished" arrives after the reset: nothing may break
+    assert window.controller.state == IDLE and window.controller.session is None
+    assert window.presets_menu.menuAction().isEnabled()
+
+
+def test_runs_can_be_picked_while_training_but_not_edited(qtbot, make_window):
+    raw = small(epochs=200)
+    raw["runs"].append({"name": "b", "optimizer": {"type": "SGD", "lr": 0.05}})
+    window = make_window(raw)
+    paused_after_one_epoch(qtbot, window)
+    assert window.setup.run_list.isEnabled() and not window.setup.editor.isEnabled()
+    window.setup.select_run(1)
+    window.refresh_state()
+    assert window.state.title.text().startswith("b:")
+    window.edit_lr(1, 0, 0.02, False)
+    window.stop()
+    wait_state(qtbot, window, STOPPED)
+    assert window.last_message[0] == "Edits not applied"  # sent while paused, training stopped first
+
+
+def test_edits_are_saved_while_training_and_never_twice(qtbot, make_window, tmp_path):
+    window = make_window(small(epochs=400))
+    paused_after_one_epoch(qtbot, window)
+    window.edit_lr(0, 0, 0.0123, False)
+    assert window.dirty
+    window.step_epoch()
+    wait_state(qtbot, window, PAUSED)
+    window.path = tmp_path / "e.toml"
+    assert window.save()  # saved while paused: the applied edit is in the file
+    edits = tomllib.loads(window.path.read_text())["runs"][0]["edits"]
+    assert edits == [{"step": window.controller.session.steps_per_epoch, "group": 0, "lr": 0.0123}]
+    from engine.checkpoint import save_state
+
+    save_state(window.controller.session, tmp_path / "s.pt")
+    window.load_training_state(str(tmp_path / "s.pt"))
+    window.pause_resume()
+    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    assert window.setup.runs[0]["edits"] == edits  # once, though the state holds it too
+
+
+def test_a_state_that_does_not_fit_changes_nothing(qtbot, make_window, tmp_path):
+    other = make_window(small(epochs=40, name="other"))
+    paused_after_one_epoch(qtbot, other)
+    from engine.checkpoint import save_state
+
+    save_state(other.controller.session, tmp_path / "other.pt")
+    window = make_window(small(epochs=40))
+    paused_after_one_epoch(qtbot, window)
+    session, position = window.controller.session, window.controller.session.position
+    window.load_training_state(str(tmp_path / "other.pt"))
+    assert window.last_message[0] == "Cannot load the training state"
+    assert window.controller.session is session and window.controller.state == PAUSED
+    window.pause_resume()
+    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    assert session.position > position
+
+
+def test_what_torch_refuses_is_shown_before_start(qtbot, make_window):
+    window = make_window({"epochs": 3, "runs": [{"name": "n", "optimizer": {"type": "SGD", "lr": 0.1,
+                                                                           "nesterov": True}}]})
+    assert not window.start_action.isEnabled()
+    assert "runs[0].optimizer: torch refused it" in window.start_action.toolTip()
+    assert "Nesterov" in window.start_action.toolTip()

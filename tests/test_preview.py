@@ -26,6 +26,30 @@ def test_prediction_equals_training(name):
                                                            if e.kind != "no_gradient"]
 
 
+@pytest.mark.parametrize("name", [n for n, (t, _) in GOLDEN.items() if t.get("interval", "epoch") == "epoch"
+                                  and n not in ("CyclicLR", "OneCycleLR")])
+def test_per_epoch_prediction_is_the_same_curve(name):
+    """One probe step per epoch, spread over the epoch: bit for bit what stepping every batch gives."""
+    exp = experiment([{"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9}, "scheduler": GOLDEN[name][0],
+                       "manual": {"every": 7, "factor": 0.5}, "edits": [{"epoch": 9, "lr": 0.03}]}], epochs=30)
+    fast = predict_schedule(exp, 0)
+    _, (trained,) = train(exp)
+    assert fast.complete
+    assert fast.results.step_lr.tobytes() == trained.step_lr.tobytes()
+    assert fast.results.epoch_lr.tobytes() == trained.epoch_lr.tobytes()
+    assert [(e.step, e.kind) for e in fast.results.events] == [(e.step, e.kind) for e in trained.events
+                                                               if e.kind != "no_gradient"]
+
+
+def test_what_torch_refuses_gives_no_preview_and_says_why():
+    from engine.parse import parse_experiment
+
+    exp = parse_experiment({"epochs": 3, "runs": [{"optimizer": {"type": "SGD", "lr": 0.1, "nesterov": True}}]},
+                           trial=False)
+    prediction = predict_schedule(exp, 0)
+    assert not prediction.complete and "Nesterov" in prediction.note
+
+
 def test_plateau_is_left_to_training_and_said_so():
     exp = experiment([{"optimizer": {"type": "Adam", "lr": 0.1},
                        "scheduler": {"type": "ReduceLROnPlateau", "patience": 0, "monitor": "train_loss"}}])
@@ -38,9 +62,9 @@ def test_a_long_run_is_cut_and_said_so():
     exp = experiment([{"optimizer": {"type": "Adam", "lr": 0.1}, "scheduler": {"type": "StepLR", "step_size": 2}}],
                      epochs=1000)
     began = time.perf_counter()
-    prediction = predict_schedule(exp, 0, max_steps=1000)
-    assert len(prediction.results.step) == 1000 and not prediction.complete
-    assert "stops at step 1000 of 4000" in prediction.note
+    prediction = predict_schedule(exp, 0, max_steps=100)  # one probe step per epoch: 100 epochs
+    assert len(prediction.results.step) == 400 and not prediction.complete
+    assert "stops at step 400 of 4000" in prediction.note
     assert time.perf_counter() - began < 5
 
 

@@ -132,14 +132,44 @@ def test_invalid_commands_are_refused_when_submitted():
         session.submit(StopRun(run=7))
 
 
-def test_a_command_that_became_invalid_is_rejected_not_fatal():
+def test_a_second_add_group_for_a_queued_module_is_refused_at_once():
     session = TrainingSession(make(5))
     session.submit(AddGroup(run=0, group=GroupConfig("layer2")))
-    session.submit(AddGroup(run=0, group=GroupConfig("layer2")))  # valid when sent, not once the first applied
+    with pytest.raises(ExperimentError, match="about to be"):
+        session.submit(AddGroup(run=0, group=GroupConfig("layer2")))
     session.run()
     kinds = [e.kind for e in session.runs[0].recorder.events]
-    assert kinds.count("add_group") == 1 and kinds.count("rejected") == 1
-    assert session.runs[0].status == "finished"
+    assert kinds.count("add_group") == 1 and session.runs[0].status == "finished"
+
+
+def test_a_command_that_became_invalid_is_rejected_not_fatal():
+    session = TrainingSession(make(5))
+    run = session.runs[0]
+    run.step(0, [AddGroup(run=0, group=GroupConfig("layer2")), AddGroup(run=0, group=GroupConfig("layer2"))])
+    kinds = [e.kind for e in run.recorder.events]
+    assert kinds.count("add_group") == 1 and kinds.count("rejected") == 1 and run.status == "running"
+
+
+def test_an_edit_at_an_epoch_boundary_replays_identically():
+    """A command applies after the epoch's manual decay, exactly where its recorded edit replays."""
+    exp = experiment([{"name": "m", "optimizer": {"type": "SGD", "lr": 0.1}, "manual": {"every": 1, "factor": 0.5},
+                       "edits": [{"epoch": 1, "momentum": 0.5}]}], epochs=4)
+    live = TrainingSession(exp)
+    live.run(until_epoch_end=True)
+    live.submit(SetGroupOptions(run=0, group=0, options={"lr": 0.02}))
+    live.run()
+    replay = TrainingSession(live.experiment_with_edits())
+    replay.run()
+    a, b = live.snapshot()[0], replay.snapshot()[0]
+    assert a.epoch_lr[:, 0].tolist() == b.epoch_lr[:, 0].tolist() == [0.1, 0.02, 0.01, 0.005]
+    assert a.step_loss.tobytes() == b.step_loss.tobytes()
+
+
+def test_commands_are_refused_once_training_has_ended():
+    session = TrainingSession(make(2))
+    session.run()
+    with pytest.raises(ExperimentError, match="training has ended"):
+        session.submit(SetGroupOptions(run=0, group=0, options={"lr": 0.1}))
 
 
 def test_stop_one_run():
