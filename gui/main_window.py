@@ -34,7 +34,7 @@ APP = "lrlab"
 SPEEDS = [("as fast as possible", None), ("50 epochs/s", 50.0), ("10 epochs/s", 10.0), ("4 epochs/s", 4.0),
           ("2 epochs/s", 2.0), ("1 epoch/s", 1.0)]
 SMOOTHING = [("no smoothing", 0.0), ("EMA 0.6", 0.6), ("EMA 0.9", 0.9), ("EMA 0.98", 0.98)]
-PREVIEW_STEPS = 100_000
+PREVIEW_STEPS = 50_000  # longer schedules are previewed up to here (the note says so)
 # The plots' rate, whatever the training rate: 20 Hz keeps the main thread (which holds the
 # GIL while it draws, so training waits) busy for a small share of the time.
 REFRESH_MS = 50

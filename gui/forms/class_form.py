@@ -97,6 +97,7 @@ class ClassPicker(QWidget):
         row.addWidget(self.remove_extras)
         self.layout().insertLayout(2, row)
         self.forms: dict[str, ClassForm] = {}
+        self.pages: dict[str, QWidget] = {}
         self.extras: dict = {}
         self.unknown_type = None
         self._loading = False
@@ -128,7 +129,7 @@ class ClassPicker(QWidget):
         if name not in self.forms:
             form, page = self.build_form(name)
             form.changed.connect(self.changed)
-            self.forms[name] = form
+            self.forms[name], self.pages[name] = form, page
             self.stack.addWidget(page)
         return self.forms[name]
 
@@ -150,7 +151,7 @@ class ClassPicker(QWidget):
                 carried = {k: v for k, v in self.forms[previous].values().items() if k in form.editors}
                 form.set_values({**carried, **form.values()})
                 self.extras = {}
-            self.stack.setCurrentWidget(form.parentWidget() if form.parentWidget() is not self else form)
+            self.stack.setCurrentWidget(self.pages[name])
             self.summary.setText(self.describe(name))
             self._shown = name
         else:
