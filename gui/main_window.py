@@ -8,6 +8,7 @@ from pathlib import Path
 
 import tomli_w
 from PySide6.QtCore import QSettings, Qt, QTimer
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFileDialog, QInputDialog, QLabel,
                                QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStyle, QToolBar, QWidget)
@@ -63,6 +64,10 @@ class MainWindow(QMainWindow):
         self.started_position = 0
         self.redraw_ms: list[float] = []
 
+        # Python's garbage collector runs in whichever thread happens to allocate: in the
+        # training thread it may destroy Qt objects, which deadlocks or crashes Qt. Collect on
+        # a timer in this (the GUI) thread instead.
+        self.collector = GarbageCollector(interval=0.5)
         self.controller = TrainingController(self)
         self.controller.state_changed.connect(self._state_changed)
         self.controller.job_failed.connect(lambda message: self._message("The engine stopped", message))
@@ -763,5 +768,6 @@ class MainWindow(QMainWindow):
         self.refresh_timer.stop()
         self.state_timer.stop()
         self.controller.shutdown(1000)
+        self.collector.timer.stop()
         self._save_settings()
         event.accept()

@@ -12,7 +12,30 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import gc  # noqa: E402
+
 import pytest  # noqa: E402
+
+# Widget tests leave Qt objects for the garbage collector, and engine tests train in worker
+# threads: an automatic collection there could destroy Qt objects off the GUI thread, which
+# deadlocks PySide. As in the app (gui/main_window.py), collect only in the main thread.
+gc.disable()
+
+
+_tests_since_full_collection = 0
+
+
+@pytest.fixture(autouse=True)
+def _collect_in_the_main_thread(request):
+    """Full collections after widget tests (Qt garbage) and every 20 tests; cheap ones otherwise."""
+    global _tests_since_full_collection
+    yield
+    _tests_since_full_collection += 1
+    if "qtbot" in request.fixturenames or _tests_since_full_collection >= 20:
+        gc.collect()
+        _tests_since_full_collection = 0
+    else:
+        gc.collect(0)
 
 
 @pytest.fixture

@@ -352,3 +352,11 @@ def test_what_torch_refuses_is_shown_before_start(qtbot, make_window):
     assert not window.start_action.isEnabled()
     assert "runs[0].optimizer: torch refused it" in window.start_action.toolTip()
     assert "Nesterov" in window.start_action.toolTip()
+
+
+def test_garbage_is_collected_in_the_gui_thread_only(qtbot, make_window):
+    """Automatic collection could run in the training thread and destroy Qt objects there."""
+    import gc
+
+    window = make_window(small())
+    assert not gc.isenabled() and window.collector.timer.isActive()
