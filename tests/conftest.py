@@ -47,3 +47,33 @@ def experiment_dict():
         return {"seed": 0, "epochs": 6, "model": "article",
                 "data": {"samples": 128, "batch_size": 32}, "runs": [run]}
     return make
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path):
+    """Open main windows with isolated settings; each is closed (its engine thread stopped) after the test.
+
+    Not registered with qtbot: qtbot would close it first, and a window with unsaved changes
+    would then ask about them in a modal dialog.
+    """
+    from PySide6.QtCore import QSettings
+
+    from gui.main_window import MainWindow
+
+    windows = []
+
+    def make(raw: dict | None = None):
+        settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings)
+        windows.append(window)
+        if raw is not None:
+            window.load_raw(raw, None, "test")
+        return window
+
+    yield make
+    for window in windows:
+        window.dirty = False
+        window.controller.shutdown(2000)
+        assert not window.controller.busy
+        window.close()
+        window.deleteLater()

@@ -14,7 +14,6 @@ import pytest
 from engine.files import loads_experiment
 from engine.session import TrainingSession
 from gui.training import FINISHED, IDLE, PAUSED, STOPPED
-from tests.gui_helpers import make_window  # noqa: F401 - fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 
