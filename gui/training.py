@@ -14,7 +14,6 @@ import traceback
 from PySide6.QtCore import QObject, QThread, Signal
 
 from engine.commands import Command
-from engine.config import Experiment
 from engine.session import TrainingSession
 
 __all__ = ["TrainingController", "IDLE", "RUNNING", "PAUSED", "FINISHED", "STOPPED"]
@@ -54,15 +53,9 @@ class TrainingController(QObject):
     def busy(self) -> bool:
         return self.job is not None and self.job.isRunning()
 
-    def start(self, experiment: Experiment | TrainingSession, state: dict | None = None, *,
-              run: bool = True) -> None:
-        """A new session (from a saved training state if given); ``run=False`` leaves it paused.
-
-        The new session is built first: if that fails (a state file that does not fit), the
-        current one is left exactly as it was. A session built beforehand is taken as is.
-        """
-        session = experiment if isinstance(experiment, TrainingSession) else \
-            TrainingSession(experiment, state=state)
+    def start(self, session: TrainingSession, *, run: bool = True) -> None:
+        """Take over ``session`` (built by the caller, so a state file that does not fit fails
+        before the current session is touched); ``run=False`` leaves it paused."""
         self.shutdown()
         self.job = None
         self.session = session
