@@ -66,7 +66,9 @@ def _describe(args) -> int:
     spec = OPTIMIZERS.get(args.name) or SCHEDULERS.get(args.name)
     if spec is None:
         return _error(f"unknown optimizer or scheduler {args.name!r}; see: python main.py describe")
-    print(f"{spec.name}: {spec.summary}\n")
+    print(textwrap.fill(f"{spec.name}: {spec.summary}", 88, subsequent_indent="  ") + "\n")
+    if spec.torch_summary and spec.torch_summary != spec.summary:
+        print(textwrap.fill(f"torch's docs: {spec.torch_summary}", 88, subsequent_indent="  ") + "\n")
     if spec.unsupported:
         print(f"Not available here: {spec.unsupported}\n")
     if spec.lr_edit_effect:

@@ -49,7 +49,8 @@ def _build_optimizers() -> dict[str, ClassSpec]:
         specs[name] = build_class_spec(cls, bound=overrides.OPTIMIZER_BOUND,
                                        overrides={**common, **table.get("params", {})},
                                        unsupported=table.get("unsupported"),
-                                       max_groups=table.get("max_groups"))
+                                       max_groups=table.get("max_groups"),
+                                       summary=table.get("summary"))
     return specs
 
 
@@ -76,6 +77,7 @@ def _build_schedulers() -> dict[str, ClassSpec]:
                                        engine_params=_engine_params(table),
                                        default_interval=table.get("interval", "epoch"),
                                        lr_edit_effect=table.get("effect", ""),
+                                       summary=table.get("summary"),
                                        extra={"nested": bool(table.get("nested"))})
     return specs
 

@@ -1,8 +1,11 @@
-"""What torch's signatures do not say: ranges, choices, expression fields, step intervals.
+"""What torch's signatures and docstrings do not say: ranges, choices, expression fields, step
+intervals, and plain summaries where torch's first docstring line misleads a learner.
 
 Keep this table small and declarative: everything else is read from the installed classes.
 Every name here must be a real parameter (``build_class_spec`` raises otherwise), and a
-test checks every entry of ``OPTIMIZER_COMMON`` is used by at least one optimizer.
+test checks every entry of ``OPTIMIZER_COMMON`` is used by at least one optimizer. A
+``summary`` must be exactly true of the installed torch (read its source): the window shows
+it under each picker and ``describe`` prints it, with torch's own first paragraph after it.
 """
 
 from __future__ import annotations
@@ -42,32 +45,78 @@ OPTIMIZER_COMMON = {
                                   "this lab trains ordinary parameters"),
 }
 
-# Per optimizer: parameter overrides, and a reason when it cannot train this lab's model.
+# Per optimizer: a plain summary (torch's first line is mostly "Implements Adam algorithm."),
+# parameter overrides, and a reason when it cannot train this lab's model.
 OPTIMIZERS: dict[str, dict] = {
-    "Adafactor": {"params": {
-        "eps": {"type": NumberTuple((NON_NEGATIVE, NON_NEGATIVE))},
-        "beta2_decay": Number(le=0),
-        "d": Number(ge=1),
-    }},
-    "Rprop": {"params": {
-        "etas": NumberTuple((Number(gt=0, lt=1), Number(gt=1))),
-        "step_sizes": NumberTuple((NON_NEGATIVE, POSITIVE)),
-    }},
-    "LBFGS": {"max_groups": 1, "params": {
-        "max_iter": COUNT,
-        "max_eval": {"type": COUNT, "default": None},
-        "history_size": COUNT,
-        "tolerance_grad": NON_NEGATIVE,
-        "tolerance_change": NON_NEGATIVE,
-        "line_search_fn": {"type": Choice(("strong_wolfe",)), "default": None},
-    }},
+    "SGD": {"summary": "Stochastic gradient descent: each step moves every parameter against its gradient, "
+                       "by lr times the gradient. With momentum > 0 it moves along a decaying sum of past "
+                       "gradients instead (nesterov adds a look-ahead)."},
+    "Adam": {"summary": "Steps each parameter by a running average of its gradients divided by the square root "
+                        "of a running average of their squares (betas: how slowly they forget), so the step "
+                        "size follows lr, not the gradient's scale. weight_decay is an L2 penalty, or AdamW's "
+                        "decay with decoupled_weight_decay."},
+    "AdamW": {"summary": "Adam with decoupled weight decay: each step also shrinks every weight by "
+                         "lr * weight_decay (default 0.01) of its value, instead of adding the decay to the "
+                         "gradient as Adam does."},
+    "Adamax": {"summary": "A variant of Adam that divides by a decaying maximum of each gradient's absolute value "
+                          "(the infinity norm) instead of the square root of an average of squared gradients."},
+    "NAdam": {"summary": "Adam with Nesterov momentum: each step looks ahead along the running average of "
+                         "gradients, whose weight grows towards betas[0] over the steps (momentum_decay sets "
+                         "how slowly)."},
+    "RAdam": {"summary": "Adam with a rectified start: while too few steps have been seen for the average of "
+                         "squared gradients to be reliable it takes plain momentum steps, then Adam steps scaled "
+                         "by a rectification term."},
+    "Adagrad": {"summary": "Divides each parameter's step by the square root of the sum of all its past squared "
+                           "gradients, so each parameter's effective lr only ever shrinks, fastest where "
+                           "gradients are large."},
+    "Adadelta": {"summary": "Scales each parameter's step by the ratio of two running averages, of its past squared "
+                            "updates and of its squared gradients (rho: how slowly they forget); lr (default 1.0) "
+                            "multiplies the result."},
+    "RMSprop": {"summary": "Divides each parameter's gradient by the square root of a running average of its "
+                           "squared gradients (alpha: how slowly it forgets); momentum and centered are options."},
+    "ASGD": {"summary": "Averaged SGD: SGD whose step size shrinks as steps accumulate (lambd, alpha), which also "
+                        "averages the parameters from step t0 on (default 1e6) in the optimizer's state; the "
+                        "model keeps training with the unaveraged weights."},
+    "Adafactor": {
+        "summary": "A memory-saving relative of Adam without momentum: for a weight matrix it keeps running "
+                   "averages of squared gradients per row and per column, not per entry. Its step is relative: "
+                   "min(lr, 1/sqrt(step)) times the parameter's root-mean-square.",
+        "params": {
+            "eps": {"type": NumberTuple((NON_NEGATIVE, NON_NEGATIVE))},
+            "beta2_decay": Number(le=0),
+            "d": Number(ge=1),
+        }},
+    "Rprop": {
+        "summary": "Resilient backpropagation: uses only the sign of each gradient. Each weight's own step size "
+                   "grows by etas[1] while its gradient keeps its sign and shrinks by etas[0] when it flips, "
+                   "within step_sizes; lr is only the first step size.",
+        "params": {
+            "etas": NumberTuple((Number(gt=0, lt=1), Number(gt=1))),
+            "step_sizes": NumberTuple((NON_NEGATIVE, POSITIVE)),
+        }},
+    "LBFGS": {
+        "summary": "A quasi-Newton method: each optimizer step runs up to max_iter iterations, re-evaluating "
+                   "the loss and estimating curvature from the last history_size updates. torch allows it "
+                   "one param group only.",
+        "max_groups": 1, "params": {
+            "max_iter": COUNT,
+            "max_eval": {"type": COUNT, "default": None},
+            "history_size": COUNT,
+            "tolerance_grad": NON_NEGATIVE,
+            "tolerance_change": NON_NEGATIVE,
+            "line_search_fn": {"type": Choice(("strong_wolfe",)), "default": None},
+        }},
     "Muon": {
+        "summary": "Orthogonalizes the momentum of each 2-d weight matrix (ns_steps Newton-Schulz iterations) "
+                   "before stepping; it refuses any parameter that is not 2-d.",
         "params": {"adjust_lr_fn": {"type": Choice(("original", "match_rms_adamw")), "default": None},
                    "ns_steps": COUNT},
         "unsupported": "Muon only optimizes 2-d weight matrices, and every param group here holds a "
                        "layer's 1-d bias too; use SGD, Adam or AdamW",
     },
     "SparseAdam": {
+        "summary": "A masked version of Adam for sparse gradients (e.g. nn.Embedding(sparse=True)): it updates "
+                   "only the entries that received a gradient.",
         "unsupported": "SparseAdam needs sparse gradients (e.g. nn.Embedding(sparse=True)); this lab's "
                        "nn.Linear layers give dense ones; use Adam",
     },
@@ -84,24 +133,50 @@ BOUNDED = ("overwrites the edit at its next step (it sets the lr from its own ba
            "rebase to scale them")
 LR_EDIT_EFFECTS = {"carries_on": CARRIES_ON, "overwrites": OVERWRITES, "bounded": BOUNDED}
 
-# Per scheduler: parameter overrides, default interval, and what it does with an edited lr.
+# Per scheduler: a plain summary where torch's first line misleads or says little (LambdaLR's
+# is "Sets the initial learning rate."; StepLR, MultiStepLR and ExponentialLR keep torch's),
+# parameter overrides, default interval, and what it does with an edited lr.
+# "Scheduler step": one scheduler.step(), after every epoch or every optimizer step (interval).
 SCHEDULERS: dict[str, dict] = {
-    "LambdaLR": {"params": {"lr_lambda": PerGroup(Expression("epoch", "0.95 ** epoch"))},
+    "LambdaLR": {"summary": "Sets each group's lr to its initial lr times lr_lambda(epoch), where epoch counts "
+                            "scheduler steps from 0. The factor always applies to the initial lr, so factors do "
+                            "not compound (unlike MultiplicativeLR).",
+                 "params": {"lr_lambda": PerGroup(Expression("epoch", "0.95 ** epoch"))},
                  "effect": OVERWRITES},
-    "MultiplicativeLR": {"params": {"lr_lambda": PerGroup(Expression("epoch", "0.95"))},
+    "MultiplicativeLR": {"summary": "At every scheduler step, multiplies each group's current lr by "
+                                    "lr_lambda(epoch), so the factors compound: a constant 0.95 is an "
+                                    "exponential decay.",
+                         "params": {"lr_lambda": PerGroup(Expression("epoch", "0.95"))},
                          "effect": CARRIES_ON},
     "StepLR": {"params": {"step_size": COUNT, "gamma": POSITIVE}, "effect": CARRIES_ON},
     "MultiStepLR": {"params": {"milestones": NumberList(COUNT), "gamma": POSITIVE}, "effect": CARRIES_ON},
-    "ConstantLR": {"params": {"factor": Number(gt=0, le=1), "total_iters": NON_NEGATIVE_COUNT},
+    "ConstantLR": {"summary": "Multiplies each group's lr by factor (default 1/3) during the first total_iters "
+                              "scheduler steps, then restores the full lr.",
+                   "params": {"factor": Number(gt=0, le=1), "total_iters": NON_NEGATIVE_COUNT},
                    "effect": CARRIES_ON},
-    "LinearLR": {"params": {"start_factor": Number(gt=0, le=1), "end_factor": UNIT,
-                            "total_iters": COUNT}, "effect": CARRIES_ON},
+    "LinearLR": {"summary": "Multiplies each group's lr by a factor that moves in a straight line from "
+                            "start_factor to end_factor over total_iters scheduler steps, then stays at end_factor. "
+                            "With the defaults (1/3 up to 1) it is a warm-up to the full lr.",
+                 "params": {"start_factor": Number(gt=0, le=1), "end_factor": UNIT, "total_iters": COUNT},
+                 "effect": CARRIES_ON},
     "ExponentialLR": {"params": {"gamma": POSITIVE}, "effect": CARRIES_ON},
-    "PolynomialLR": {"params": {"total_iters": COUNT, "power": NON_NEGATIVE}, "effect": CARRIES_ON},
-    "CosineAnnealingLR": {"params": {"T_max": COUNT, "eta_min": NON_NEGATIVE}, "effect": CARRIES_ON},
-    "CosineAnnealingWarmRestarts": {"params": {"T_0": COUNT, "T_mult": COUNT, "eta_min": NON_NEGATIVE},
-                                    "effect": OVERWRITES},
+    "PolynomialLR": {"summary": "Decays each group's lr to 0 over total_iters scheduler steps along a polynomial "
+                                "of the given power (power=1: a straight line), then keeps it at 0.",
+                     "params": {"total_iters": COUNT, "power": NON_NEGATIVE}, "effect": CARRIES_ON},
+    "CosineAnnealingLR": {"summary": "Lowers each group's lr from its initial value to eta_min along half a cosine "
+                                     "over T_max scheduler steps. It has no restarts: stepped past T_max, the lr "
+                                     "climbs back up the cosine, to its initial value at 2 * T_max.",
+                          "params": {"T_max": COUNT, "eta_min": NON_NEGATIVE}, "effect": CARRIES_ON},
+    "CosineAnnealingWarmRestarts": {
+        "summary": "Lowers each group's lr from its initial value towards eta_min along a cosine, then restarts "
+                   "it at the initial value: the first restart comes after T_0 scheduler steps, and each cycle "
+                   "is T_mult times longer than the one before.",
+        "params": {"T_0": COUNT, "T_mult": COUNT, "eta_min": NON_NEGATIVE},
+        "effect": OVERWRITES},
     "CyclicLR": {
+        "summary": "Sweeps each group's lr between base_lr and max_lr: up over step_size_up scheduler steps, down "
+                   "over step_size_down (mode or scale_fn can shrink the swing). It replaces the optimizer's lr "
+                   "with base_lr and, by default, moves momentum the opposite way.",
         "params": {
             "base_lr": PerGroup(NON_NEGATIVE), "max_lr": PerGroup(POSITIVE),
             "step_size_up": COUNT, "step_size_down": {"type": COUNT, "default": None},
@@ -112,6 +187,9 @@ SCHEDULERS: dict[str, dict] = {
         "interval": "step", "effect": BOUNDED,
     },
     "OneCycleLR": {
+        "summary": "Raises each group's lr from max_lr / div_factor to max_lr over the first pct_start of "
+                   "total_steps, then anneals it far below its start (the start / final_div_factor). It ignores "
+                   "the optimizer's lr and, by default, moves momentum the opposite way.",
         "params": {
             "max_lr": PerGroup(POSITIVE),
             "total_steps": {"type": COUNT, "default": None},
@@ -123,15 +201,24 @@ SCHEDULERS: dict[str, dict] = {
         "interval": "step", "effect": BOUNDED,
     },
     "ReduceLROnPlateau": {
+        "summary": "Multiplies each group's lr by factor (default 0.1) when the monitored loss has not improved "
+                   "for more than patience epochs in a row, then waits cooldown epochs before counting again; "
+                   "the lr never goes below min_lr.",
         "params": {"factor": Number(ge=0, lt=1), "patience": NON_NEGATIVE_COUNT, "threshold": NON_NEGATIVE,
                    "cooldown": NON_NEGATIVE_COUNT, "min_lr": PerGroup(NON_NEGATIVE), "eps": NON_NEGATIVE},
         "effect": "carries on from the edited lr (it only multiplies the current lr by factor on a plateau)",
         "monitor": True,
     },
-    "SequentialLR": {"params": {"schedulers": SchedulerList(),
+    "SequentialLR": {"summary": "Runs its schedulers one after another: the first until the first milestone, the "
+                                "next until the following one, and so on. Only the active one steps, and at its "
+                                "milestone a scheduler restarts its count from 0.",
+                     "params": {"schedulers": SchedulerList(),
                                 "milestones": NumberList(COUNT, min_length=0, increasing=True)},
                      "effect": "depends on the scheduler active at that epoch", "nested": True},
-    "ChainedScheduler": {"params": {"schedulers": SchedulerList()},
+    "ChainedScheduler": {"summary": "Steps every one of its schedulers, in order, at each scheduler step, so their "
+                                    "changes to the lr combine (e.g. ConstantLR's lowered start with "
+                                    "ExponentialLR's decay).",
+                         "params": {"schedulers": SchedulerList()},
                          "effect": "depends on the chained schedulers: each applies its own rule in turn",
                          "nested": True},
 }

@@ -97,8 +97,12 @@ def _summary(doc: str | None) -> str:
 
 
 def build_class_spec(cls: type, *, bound: set[str], overrides: dict[str, Any],
-                     engine_params: dict[str, ParamSpec] | None = None, **spec_fields) -> ClassSpec:
+                     engine_params: dict[str, ParamSpec] | None = None, summary: str | None = None,
+                     **spec_fields) -> ClassSpec:
     """A :class:`ClassSpec` for ``cls`` from its signature, its docstring and ``overrides``.
+
+    ``summary`` replaces torch's first docstring paragraph as the class's description (which
+    stays in ``torch_summary``).
 
     ``overrides`` maps parameter names to a :class:`FieldType` (replacing the inferred one)
     or to a dict with ``type`` and/or ``default``. Naming a parameter the class does not
@@ -134,4 +138,6 @@ def build_class_spec(cls: type, *, bound: set[str], overrides: dict[str, Any],
         params[name] = ParamSpec(name, field_type, default, arg_docs.get(name, ""))
     for name, param in (engine_params or {}).items():
         params[name] = param
-    return ClassSpec(name=cls.__name__, cls=cls, params=params, summary=_summary(cls.__doc__), **spec_fields)
+    torch_summary = _summary(cls.__doc__)
+    return ClassSpec(name=cls.__name__, cls=cls, params=params, summary=summary or torch_summary,
+                     torch_summary=torch_summary, **spec_fields)

@@ -56,12 +56,18 @@ class ClassSpec:
     ``unsupported`` holds the reason when the class exists in torch but cannot train this
     lab's model (e.g. SparseAdam needs sparse gradients): it stays listed so a person
     learns why instead of wondering where it went.
+
+    ``summary`` is what the app shows under a class picker: the ``summary`` override of
+    ``overrides.py`` where torch's first paragraph misleads or says nothing a learner can
+    use (LambdaLR's "Sets the initial learning rate."), else torch's own. ``torch_summary``
+    always holds torch's first paragraph.
     """
 
     name: str
     cls: type
     params: dict[str, ParamSpec]
     summary: str = ""
+    torch_summary: str = ""
     unsupported: str | None = None
     # optimizers only: torch's LBFGS takes exactly one param group
     max_groups: int | None = None

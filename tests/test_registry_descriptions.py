@@ -1,0 +1,83 @@
+"""Class descriptions: where torch's first docstring line misleads, the registry says it plainly.
+
+The window shows ``ClassSpec.summary`` under each optimizer and scheduler picker, and
+``python main.py describe NAME`` prints it before torch's own words (``torch_summary``).
+No Qt here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.registry import (OPTIMIZERS, SCHEDULERS, overrides, torch_optimizer_classes,
+                             torch_scheduler_classes)
+
+ROOT = Path(__file__).resolve().parent.parent
+ALL = {**OPTIMIZERS, **SCHEDULERS}
+# The keys each per-class table may use: a typo ("sumary") must not silently stop applying.
+OPTIMIZER_KEYS = {"summary", "params", "unsupported", "max_groups"}
+SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "nested"}
+
+
+def test_every_override_names_a_real_class_and_known_keys():
+    assert set(overrides.OPTIMIZERS) <= set(torch_optimizer_classes())
+    assert set(overrides.SCHEDULERS) <= set(torch_scheduler_classes())
+    for name, table in overrides.OPTIMIZERS.items():
+        assert set(table) <= OPTIMIZER_KEYS, name
+    for name, table in overrides.SCHEDULERS.items():
+        assert set(table) <= SCHEDULER_KEYS, name
+
+
+@pytest.mark.parametrize("name", sorted(ALL))
+def test_every_class_has_a_summary_short_enough_to_show(name):
+    spec = ALL[name]
+    assert spec.summary.strip()
+    assert spec.torch_summary.strip()
+    assert len(spec.summary) <= 300  # the window shows at most 300 characters under a picker
+    assert "\n" not in spec.summary
+
+
+def test_overrides_replace_torch_text_and_keep_it():
+    for table, specs in ((overrides.OPTIMIZERS, OPTIMIZERS), (overrides.SCHEDULERS, SCHEDULERS)):
+        for name, spec in specs.items():
+            override = table.get(name, {}).get("summary")
+            assert spec.summary == (override or spec.torch_summary), name
+            assert spec.torch_summary == " ".join(spec.torch_summary.split())
+    assert SCHEDULERS["LambdaLR"].torch_summary == "Sets the initial learning rate."
+    assert SCHEDULERS["StepLR"].summary == SCHEDULERS["StepLR"].torch_summary  # torch's is right
+
+
+def test_no_summary_is_torchs_misleading_lambdalr_line():
+    assert all(spec.summary != "Sets the initial learning rate." for spec in ALL.values())
+
+
+def test_the_summaries_the_issue_names():
+    assert "lr_lambda" in SCHEDULERS["LambdaLR"].summary
+    assert "restart" in SCHEDULERS["CosineAnnealingWarmRestarts"].summary
+    assert SCHEDULERS["CosineAnnealingWarmRestarts"].summary != SCHEDULERS["CosineAnnealingLR"].summary
+    assert "no restarts" in SCHEDULERS["CosineAnnealingLR"].summary
+    assert "total_iters" in SCHEDULERS["ConstantLR"].summary
+    assert "compound" in SCHEDULERS["MultiplicativeLR"].summary
+
+
+def test_no_optimizer_summary_just_names_its_algorithm():
+    for name, spec in OPTIMIZERS.items():
+        assert not spec.summary.startswith("Implements"), name
+
+
+def test_every_summary_is_distinct():
+    summaries = [spec.summary for spec in ALL.values()]
+    assert len(set(summaries)) == len(summaries)
+
+
+def test_describe_prints_the_summary_then_torchs_words():
+    result = subprocess.run([sys.executable, "main.py", "describe", "LambdaLR"], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert result.returncode == 0, result.stderr
+    out = " ".join(result.stdout.split())
+    assert out.startswith("LambdaLR: " + SCHEDULERS["LambdaLR"].summary)
+    assert "torch's docs: Sets the initial learning rate." in out
