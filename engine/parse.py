@@ -158,9 +158,13 @@ def parse_run(raw, path: str, index: int = 0) -> RunConfig:
     groups = None
     if "groups" in raw:
         groups_path = join_path(path, "groups")
-        if not isinstance(raw["groups"], list) or not raw["groups"]:
+        if not isinstance(raw["groups"], list):
             raise ExperimentError(groups_path, f"expected a list of tables such as "
                                   f'{{ module = "layer", lr = 0.1 }}, got {show_value(raw["groups"])}')
+        if not raw["groups"]:
+            raise ExperimentError(groups_path, 'no param group: list at least one module to train '
+                                  '(e.g. { module = "layer", lr = 0.1 }), or leave groups out to train '
+                                  'every parameter')
         groups = tuple(_parse_group(g, join_path(groups_path, i), spec) for i, g in enumerate(raw["groups"]))
     scheduler = parse_scheduler(raw["scheduler"], join_path(path, "scheduler")) if "scheduler" in raw else None
     manual = None

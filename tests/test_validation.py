@@ -179,7 +179,11 @@ CASES = [
     ("no-runs", {"runs": []}, "runs", "expected at least one [[runs]] table"),
     ("runs-missing", {"runs": DELETE}, "runs", "expected at least one [[runs]] table"),
     ("run-without-optimizer", {"runs[0].optimizer": DELETE}, "runs[0].optimizer", "missing"),
-    ("groups-empty", {"runs[0].groups": []}, "runs[0].groups", "expected a list of tables"),
+    ("groups-empty", {"runs[0].groups": []}, "runs[0].groups",
+     'no param group: list at least one module to train (e.g. { module = "layer", lr = 0.1 }), '
+     "or leave groups out to train every parameter"),
+    ("groups-not-list", {"runs[0].groups": {"module": "layer"}}, "runs[0].groups",
+     'expected a list of tables such as { module = "layer", lr = 0.1 }, got a table'),
     ("val-fraction-one", {"data.val_fraction": 1}, "data.val_fraction", "expected a number >= 0 and < 1"),
     ("no-training-samples", {"data.samples": 2, "data.val_fraction": 0.9}, "data.val_fraction",
      "leaves no training samples"),
@@ -243,6 +247,15 @@ def test_wrong_type_message_reads_like_the_issue():
     assert info.value.message.startswith("expected a number")
     assert str(info.value).startswith('runs[1].scheduler.gamma: expected a number')
     assert str(info.value).endswith('got "half"')
+
+
+def test_empty_groups_say_what_to_do():
+    # What the window shows when "Per-layer param groups" is ticked with no module ticked.
+    with pytest.raises(ExperimentError) as info:
+        parse_experiment(changed({"runs[0].groups": []}), trial=False)
+    assert str(info.value) == ('runs[0].groups: no param group: list at least one module to train '
+                               '(e.g. { module = "layer", lr = 0.1 }), or leave groups out to train '
+                               'every parameter')
 
 
 def test_the_valid_base_and_group_timing_are_accepted():
