@@ -169,6 +169,7 @@ class Experiment:
     model: str = "article"
     data: DataConfig = DataConfig()
     description: str = ""
+    title: str = ""
 
     @property
     def steps_per_epoch(self) -> int:
@@ -180,6 +181,8 @@ class Experiment:
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
+        if self.title:
+            out["title"] = self.title
         if self.description:
             out["description"] = self.description
         out.update(seed=self.seed, epochs=self.epochs, model=self.model)

@@ -15,6 +15,7 @@ MAX_EPOCHS = 1_000_000
 MAX_SAMPLES = 1_000_000
 
 EXPERIMENT_FIELDS = {
+    "title": ParamSpec("title", Text(), "", "a short name for the experiment, in a few words (presets list theirs)"),
     "description": ParamSpec("description", Text(), "", "what the experiment shows, in a sentence"),
     "seed": ParamSpec("seed", Number(integer=True, ge=0, lt=2**63), 0,
                       "seeds the data, the initial weights and the batch order (the same for every run)"),

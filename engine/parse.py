@@ -203,8 +203,8 @@ def parse_experiment(raw: Any, *, trial: bool = True) -> Experiment:
     """
     raw = _expect_table(raw, "")
     _refuse_unknown(raw, [*EXPERIMENT_FIELDS, "data", "runs"], "", "an experiment")
-    description, seed, epochs, model = (_field(raw, EXPERIMENT_FIELDS[k], "")
-                                        for k in ("description", "seed", "epochs", "model"))
+    title, description, seed, epochs, model = (_field(raw, EXPERIMENT_FIELDS[k], "")
+                                               for k in ("title", "description", "seed", "epochs", "model"))
     data = _parse_data(raw.get("data", {}), "data")
     runs_raw = raw.get("runs")
     if not isinstance(runs_raw, list) or not runs_raw:
@@ -218,7 +218,8 @@ def parse_experiment(raw: Any, *, trial: bool = True) -> Experiment:
                                   f"{show_value(run.name)} is already the name of runs[{seen[run.name]}]; "
                                   "run names must be unique")
         seen[run.name] = i
-    experiment = Experiment(runs=runs, seed=seed, epochs=epochs, model=model, data=data, description=description)
+    experiment = Experiment(runs=runs, seed=seed, epochs=epochs, model=model, data=data, description=description,
+                            title=title)
     from .crosscheck import check_experiment
 
     check_experiment(experiment)

@@ -179,6 +179,7 @@ CASES = [
     ("no-runs", {"runs": []}, "runs", "expected at least one [[runs]] table"),
     ("runs-missing", {"runs": DELETE}, "runs", "expected at least one [[runs]] table"),
     ("run-without-optimizer", {"runs[0].optimizer": DELETE}, "runs[0].optimizer", "missing"),
+    ("title-not-text", {"title": 5}, "title", "expected a string, got 5"),
     ("groups-empty", {"runs[0].groups": []}, "runs[0].groups",
      'no param group: list at least one module to train (e.g. { module = "layer", lr = 0.1 }), '
      "or leave groups out to train every parameter"),
@@ -303,7 +304,7 @@ def test_unreadable_file(tmp_path, make, message):
 # -- fuzz -----------------------------------------------------------------------------------
 
 FUZZ_BASE = {
-    "seed": 1, "epochs": 4, "model": "bottleneck", "description": "fuzz",
+    "seed": 1, "epochs": 4, "model": "bottleneck", "title": "Fuzz", "description": "fuzz",
     "data": {"samples": 64, "batch_size": 16, "noise": 0.1, "val_fraction": 0.25},
     "runs": [
         {"name": "a", "optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
