@@ -31,7 +31,7 @@ def add_commands(subparsers) -> None:
     run.add_argument("--resume", metavar="FILE", help="continue a saved state up to the experiment's epochs")
     run.add_argument("--quiet", action="store_true", help="no progress bar and no summary")
     run.set_defaults(handler=_run)
-    presets = subparsers.add_parser("presets", help="list the presets (the article's examples)")
+    presets = subparsers.add_parser("presets", help="list the presets (the article's examples, in its order)")
     presets.set_defaults(handler=_presets)
     describe = subparsers.add_parser("describe", help="list optimizers and schedulers, or the options of one")
     describe.add_argument("name", nargs="?", help="an optimizer or scheduler, e.g. StepLR")
@@ -47,9 +47,10 @@ def _presets(args) -> int:
     from .presets import list_presets
 
     presets = list_presets()
-    width = max(len(n) for n, _ in presets)
-    for name, description in presets:
-        print(f"{name:<{width}}  {description}")
+    width = max(len(p.name) for p in presets)
+    for preset in presets:
+        text = f"{preset.title}: {preset.description}" if preset.description else preset.title
+        print(f"{preset.name:<{width}}  {text}")
     return EXIT_OK
 
 
