@@ -32,6 +32,14 @@ def _gui_arguments(parser) -> None:
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save a picture of the window (when training ends with --autorun, else once shown)")
     parser.add_argument("--quit", action="store_true", help="exit after the screenshot (or the training)")
+    parser.add_argument("--present", action="store_true",
+                        help="presentation mode: full screen, larger text and lines, big controls (F11 toggles)")
+    parser.add_argument("--scale", type=float, metavar="X",
+                        help="presentation scale, 1.25 to 2 (remembered; default 1.5)")
+    parser.add_argument("--size", metavar="WxH", help="the window's size, e.g. 1024x768 (screenshots)")
+    parser.add_argument("--settings", metavar="FILE",
+                        help="keep the window's settings in FILE instead of your own "
+                             "(also: environment variable LRLAB_SETTINGS)")
 
 
 def _gui(args) -> int:

@@ -34,11 +34,6 @@ class Preset:
     title: str
     description: str
 
-    def __iter__(self):
-        # Transitional: gui/main_window.py still unpacks `for name, description in list_presets()`.
-        # New code reads .name, .title and .description; drop this once no caller unpacks.
-        return iter((self.name, self.description))
-
 
 def _read(path: Path) -> Preset:
     try:

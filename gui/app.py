@@ -1,12 +1,23 @@
-"""Opening the window: ``python main.py gui [EXPERIMENT.toml] [--autorun] [--screenshot PNG] [--quit]``."""
+"""Opening the window: ``python main.py gui [EXPERIMENT.toml | --preset NAME] [--present] [--autorun]
+[--screenshot PNG] [--quit] [--size WxH] [--settings FILE]``.
+
+Errors are reported like ``run``'s: an unknown preset or a file that cannot be read prints one
+``error: path: message`` line and exits 2 before any window opens; with ``--autorun``, an
+experiment that cannot start does the same (after the screenshot, when one was asked for).
+"""
 
 from __future__ import annotations
 
+import re
+import signal
 import sys
+import tomllib
 from pathlib import Path
 
-__all__ = ["run_app", "warm_up_torch"]
+__all__ = ["run_app", "warm_up_torch", "read_experiment", "parse_size"]
 
+EXIT_INVALID = 2
+SCREENSHOT_SIZE = (1440, 920)
 
 
 def warm_up_torch() -> None:
@@ -23,53 +34,150 @@ def warm_up_torch() -> None:
     torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1)
 
 
+def _error(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_INVALID
+
+
+def read_experiment(args) -> tuple[dict | None, Path | None, str, str | None]:
+    """``(raw, path, name, error)`` of what the command line asks to open (``raw`` None: nothing)."""
+    from engine.errors import ExperimentError
+    from engine.presets import preset_path
+
+    if getattr(args, "preset", None):
+        try:
+            path = preset_path(args.preset)
+        except ExperimentError as error:
+            return None, None, "", str(error)
+        return tomllib.loads(path.read_text(encoding="utf-8")), None, args.preset, None
+    if getattr(args, "experiment", None):
+        path = Path(args.experiment)
+        if not path.is_file():
+            return None, None, "", f"{path}: no such file"
+        try:
+            return tomllib.loads(path.read_text(encoding="utf-8")), path, path.name, None
+        except (OSError, UnicodeDecodeError) as error:
+            return None, None, "", f"{path}: cannot read it: {error}"
+        except tomllib.TOMLDecodeError as error:
+            return None, None, "", f"{path}: not a TOML file: {error}"
+        except RecursionError:
+            return None, None, "", f"{path}: nested too deeply to read"
+    return None, None, "", None
+
+
+def parse_size(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    match = re.fullmatch(r"\s*(\d{2,5})\s*[xX\u00d7]\s*(\d{2,5})\s*", text)
+    if not match:
+        raise ValueError(f"--size: expected WIDTHxHEIGHT such as 1024x768, got {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
 def run_app(args) -> int:
+    try:
+        size = parse_size(getattr(args, "size", None))
+    except ValueError as error:
+        return _error(str(error))
+    scale = getattr(args, "scale", None)
+    from .presentation import SCALES
+
+    if scale is not None and not 1.0 <= scale <= 2.0:
+        return _error(f"--scale: expected a number from 1 to 2 (e.g. {', '.join(f'{s:g}' for s in SCALES)}), "
+                      f"got {scale:g}")
+    raw, path, name, problem = read_experiment(args)
+    if problem is not None:
+        return _error(problem)
+
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     from .main_window import MainWindow
+    from .settings import open_settings
     from .training import FINISHED, STOPPED
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("lrlab")
     app.setOrganizationName("lrlab")
     warm_up_torch()
-    window = MainWindow(restore=not args.screenshot)  # screenshots: the default layout, every time
-    if getattr(args, "preset", None):
-        window.open_preset(args.preset)
-    elif getattr(args, "experiment", None):
-        if not Path(args.experiment).is_file():
-            print(f"error: {args.experiment}: no such file", file=sys.stderr)
-            return 2
-        window.open_file(args.experiment)
-    if args.screenshot:
-        window.resize(1440, 920)
+    screenshot = getattr(args, "screenshot", None)
+    # A screenshot run is a demonstration, not a person's session: its settings are thrown away
+    # and it always shows the default layout.
+    settings = open_settings(getattr(args, "settings", None), throwaway=bool(screenshot))
+    window = MainWindow(settings, restore=not screenshot)
+    if raw is not None:
+        if path is not None:
+            window.open_raw_file(raw, path)
+        else:
+            window.open_preset(args.preset)
+    if size is None and screenshot and not getattr(args, "present", False):
+        size = _screenshot_size(app)
+    if size is not None:
+        window.resize(*size)
     window.show()
+    if getattr(args, "present", False):
+        window.set_presentation(True, scale, fullscreen=size is None)
+    elif scale is not None:
+        window.set_presentation_scale(scale)
     outcome = {"code": 0}
 
+    def cannot_start() -> str | None:
+        return None if window.error is None else str(window.error)
+
     def finish() -> None:
-        if args.screenshot:
+        if screenshot:
             window.refresh()
             app.processEvents()
-            if not window.grab().save(args.screenshot):
-                print(f"error: cannot write {args.screenshot}", file=sys.stderr)
+            if not window.grab().save(screenshot):
+                print(f"error: cannot write {screenshot}", file=sys.stderr)
                 outcome["code"] = 1
         if args.quit:
+            if getattr(args, "autorun", False) and cannot_start() is not None:
+                print(f"error: {cannot_start()}", file=sys.stderr)
+                outcome["code"] = outcome["code"] or EXIT_INVALID
             window.dirty = False  # a demonstration run: nothing to ask about
             window.close()
             app.quit()
 
-    if args.autorun:
-        def on_state(state: str) -> None:
-            if state in (FINISHED, STOPPED):
-                QTimer.singleShot(100, finish)
+    if getattr(args, "autorun", False):
+        if cannot_start() is not None:
+            if args.quit:
+                QTimer.singleShot(500, finish)
+            else:
+                print(f"error: {cannot_start()}", file=sys.stderr)
+        else:
+            def on_state(state: str) -> None:
+                if state in (FINISHED, STOPPED):
+                    QTimer.singleShot(100, finish)
 
-        window.controller.state_changed.connect(on_state)
-        QTimer.singleShot(0, window.start)
-        if window.error is not None:
-            print(f"error: {window.error}", file=sys.stderr)
-            return 2
-    elif args.screenshot or args.quit:
+            window.controller.state_changed.connect(on_state)
+            QTimer.singleShot(0, window.start)
+    elif screenshot or args.quit:
         QTimer.singleShot(500, finish)
+    _close_on_signals(window)
     code = app.exec()
     return outcome["code"] or code
+
+
+def _screenshot_size(app) -> tuple[int, int]:
+    """The usual picture size, but never larger than the screen (a 1024x768 projector)."""
+    screen = app.primaryScreen()
+    if screen is None or app.platformName() == "offscreen":
+        return SCREENSHOT_SIZE
+    available = screen.availableGeometry()
+    return min(SCREENSHOT_SIZE[0], available.width()), min(SCREENSHOT_SIZE[1], available.height())
+
+
+def _close_on_signals(window) -> None:
+    """Ctrl-C or SIGTERM in the terminal closes the window as its close button would: training stops
+    between steps and unsaved changes are asked about (never a traceback, never lost work)."""
+    from PySide6.QtCore import QTimer
+
+    def handler(signum, frame) -> None:
+        QTimer.singleShot(0, window.close)
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(signum, handler)
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            pass

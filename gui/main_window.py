@@ -1,4 +1,9 @@
-"""The main window: set up runs on the left, plots in the middle, live state below."""
+"""The main window: the plots in the middle; examples, setup and live state in one side panel.
+
+The plots own the window: the side panel is a column of tabs (Examples, Setup, Live state) that
+F9 folds away, the two toolbars share a row when the width allows and wrap when it does not, and
+presentation mode (F11) scales everything for a projector. At 1024x768 nothing is cut off.
+"""
 
 from __future__ import annotations
 
@@ -8,31 +13,36 @@ from pathlib import Path
 
 import tomli_w
 from PySide6.QtCore import QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
+                               QMessageBox, QProgressBar, QSizePolicy, QStyle, QTabWidget, QToolBar, QWidget)
 from pyqtgraph.util.garbage_collector import GarbageCollector
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDockWidget, QFileDialog, QInputDialog, QLabel,
-                               QMainWindow, QMessageBox, QProgressBar, QScrollArea, QStyle, QToolBar, QWidget)
 
 from engine.checkpoint import load_state, save_state
 from engine.commands import AddGroup, SetGroupOptions
 from engine.config import MODULES, GroupConfig
 from engine.errors import ExperimentError, StateFileError
 from engine.parse import parse_experiment
-from engine.presets import list_presets, preset_path
+from engine.presets import preset_path
 from engine.preview import predict_schedule
 from engine.results import write_results
 from engine.session import TrainingSession
 
-from .plots import PlotPanel
+from .examples_panel import ExamplesPanel, preset_entries
+from .export_dialog import ExportDialog
+from .plot_area import PlotArea
+from .presentation import SCALES, Presentation
 from .series import RunSeries
+from .settings import open_settings
 from .setup_panel import NEW_RUN, SetupPanel
 from .state_panel import StatePanel
 from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED, TrainingController
+from .widgets import VerticalScrollArea, install_style
 
 __all__ = ["MainWindow"]
 
 APP = "lrlab"
-SPEEDS = [("as fast as possible", None), ("50 epochs/s", 50.0), ("10 epochs/s", 10.0), ("4 epochs/s", 4.0),
+SPEEDS = [("full speed", None), ("50 epochs/s", 50.0), ("10 epochs/s", 10.0), ("4 epochs/s", 4.0),
           ("2 epochs/s", 2.0), ("1 epoch/s", 1.0)]
 SMOOTHING = [("no smoothing", 0.0), ("EMA 0.6", 0.6), ("EMA 0.9", 0.9), ("EMA 0.98", 0.98)]
 PREVIEW_STEPS = 50_000  # longer schedules are previewed up to here (the note says so)
@@ -40,17 +50,26 @@ PREVIEW_STEPS = 50_000  # longer schedules are previewed up to here (the note sa
 # GIL while it draws, so training waits) busy for a small share of the time.
 REFRESH_MS = 50
 MAX_RECENT = 8
-LAYOUT_VERSION = 2  # bump when docks or toolbars change, so an old saved layout is not applied
+LAYOUT_VERSION = 3  # bump when docks or toolbars change, so an old saved layout is not applied
+STATE_WORDS = {IDLE: "Ready.", RUNNING: "Training...", PAUSED: "Paused: edit lrs in Live state, then Resume (F6) "
+               "or Step (F10).", FINISHED: "Finished.", STOPPED: "Stopped."}
+WARNING_STYLE = "color: #a40000; font-weight: bold;"
 
 
 def default_experiment() -> dict:
     return {"epochs": 50, "runs": [{"name": "Adam", **NEW_RUN}]}
 
 
+def side_width(window_width: int) -> int:
+    """The side panel's width for a window this wide: a third, within what its forms need."""
+    return max(330, min(470, window_width // 3))
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None, *, restore: bool = True):
         super().__init__()
-        self.settings = settings or QSettings(APP, APP)
+        self.lab_style = install_style(QApplication.instance())
+        self.settings = settings if settings is not None else open_settings()  # LRLAB_SETTINGS in tests
         self.path: Path | None = None
         self.source_name = "untitled"
         self.dirty = False
@@ -63,6 +82,8 @@ class MainWindow(QMainWindow):
         self.started_at = 0.0
         self.started_position = 0
         self.redraw_ms: list[float] = []
+        self.last_message: tuple[str, str] | None = None
+        self.export_scale = 2.0
 
         # Python's garbage collector runs in whichever thread happens to allocate: in the
         # training thread it may destroy Qt objects, which deadlocks or crashes Qt. Collect on
@@ -70,19 +91,23 @@ class MainWindow(QMainWindow):
         self.collector = GarbageCollector(interval=0.5)
         self.controller = TrainingController(self)
         self.controller.state_changed.connect(self._state_changed)
-        self.controller.job_failed.connect(lambda message: self._message("The engine stopped", message))
+        self.controller.job_failed.connect(lambda message: self._notify("The engine stopped", message))
 
         self.setup = SetupPanel()
-        self.plots = PlotPanel()
+        self.plot_area = PlotArea()
+        self.plots = self.plot_area.plots
         self.state = StatePanel()
-        self.setCentralWidget(self.plots)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self.setup)
-        scroll.setMinimumWidth(470)
-        self.setup_dock = self._dock("Setup", scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.state_dock = self._dock("Live state", self.state, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.examples = ExamplesPanel()
+        self.setCentralWidget(self.plot_area)
+        self.setup_scroll = VerticalScrollArea(self.setup)
+        self.examples_dock = self._dock("Examples", VerticalScrollArea(self.examples))
+        self.setup_dock = self._dock("Setup", self.setup_scroll)
+        self.state_dock = self._dock("Live state", self.state)
+        self.side_docks = [self.examples_dock, self.setup_dock, self.state_dock]
+        self.tabifyDockWidget(self.examples_dock, self.setup_dock)
+        self.tabifyDockWidget(self.setup_dock, self.state_dock)
+        self.setTabPosition(Qt.DockWidgetArea.LeftDockWidgetArea, QTabWidget.TabPosition.North)
+        self.presentation = Presentation(self)
 
         self._build_actions()
         self._build_menus()
@@ -96,25 +121,31 @@ class MainWindow(QMainWindow):
         self.state_timer = QTimer(self, interval=200)
         self.state_timer.timeout.connect(self.refresh_state)
         self.setup.changed.connect(self._edited)
-        self.setup.run_selected.connect(lambda _: self.refresh_state())
+        self.setup.run_selected.connect(self._run_selected)
+        self.state.run_selected.connect(self.setup.select_run)
         self.state.lr_edited.connect(self.edit_lr)
-        self.state.add_group_requested.connect(self.add_group)
+        self.state.group_added.connect(self.submit_group)
+        self.examples.open_requested.connect(self.open_preset)
 
-        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.resize(1440, 920)
-        self.resizeDocks([self.state_dock], [240], Qt.Orientation.Vertical)
-        self.resizeDocks([self.setup_dock], [490], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.setup_dock], [side_width(1440)], Qt.Orientation.Horizontal)
+        self.setup_dock.raise_()
         if restore:
             self._restore_settings()
         self.load_raw(default_experiment(), None, "untitled")
         self._state_changed(IDLE)
 
     # -- building the window ------------------------------------------------------------------
-    def _dock(self, title: str, widget: QWidget, area) -> QDockWidget:
+    def _dock(self, title: str, widget: QWidget) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(title)
         dock.setWidget(widget)
-        self.addDockWidget(area, dock)
+        # The tab says which panel it is: a title bar above it would take a line from the forms.
+        dock.setTitleBarWidget(QWidget(dock))
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         return dock
 
     def _action(self, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -122,7 +153,8 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip or text)
-        action.setToolTip(f"{text} ({QKeySequence(shortcut).toString()})" if shortcut is not None else text)
+        action.setToolTip(f"{tip or text} ({QKeySequence(shortcut).toString()})" if shortcut is not None
+                          else tip or text)
         action.triggered.connect(slot)
         return action
 
@@ -133,7 +165,7 @@ class MainWindow(QMainWindow):
         self.save_action = A("&Save", self.save, K.Save)
         self.save_as_action = A("Save &As...", self.save_as, K.SaveAs)
         self.export_csv_action = A("Export Results (CSV)...", self.export_results, "Ctrl+E")
-        self.export_plot_action = A("Export Plot (PNG/SVG)...", self.export_plot, "Ctrl+Shift+E")
+        self.export_plot_action = A("Export Plot (PNG/SVG)...", self.export_plot_dialog, "Ctrl+Shift+E")
         self.save_state_action = A("Save Training State...", self.save_training_state, "Ctrl+Shift+T")
         self.load_state_action = A("Load Training State...", self.load_training_state)
         self.quit_action = A("&Quit", self.close, K.Quit)
@@ -145,15 +177,28 @@ class MainWindow(QMainWindow):
         self.add_run_action = A("Add Run", self.setup.add_run, "Ctrl+Shift+N")
         self.duplicate_run_action = A("Duplicate Run", self.setup.duplicate_run, "Ctrl+D")
         self.remove_run_action = A("Remove Run", self.setup.remove_run)
-        self.add_group_action = A("Add Param Group...", lambda: self.add_group(self.setup.current), "Ctrl+G")
+        self.add_group_action = A("Add Param Group...", self.offer_add_group, "Ctrl+G",
+                                  "optimizer.add_param_group for a module the run does not train yet")
+        self.side_action = A("Side Panel", self.toggle_side_panel, "F9",
+                             "show or hide the examples, setup and live state")
+        self.side_action.setCheckable(True)
+        self.side_action.setChecked(True)
+        self.present_action = A("Presentation Mode", self.toggle_presentation, "F11",
+                                "full screen, larger text and lines, big controls (Esc leaves)")
+        self.present_action.setCheckable(True)
+        self.leave_present_action = A("Leave Presentation Mode", lambda: self.set_presentation(False), "Esc")
+        self.leave_present_action.setEnabled(False)
+        self.addAction(self.leave_present_action)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
         file = bar.addMenu("&File")
+        file.setToolTipsVisible(True)
         file.addActions([self.new_action, self.open_action])
-        self.presets_menu = file.addMenu("Open &Preset")
-        for name, description in list_presets():
-            action = QAction(name, self)
+        self.presets_menu = file.addMenu("Open &Example")
+        self.presets_menu.setToolTipsVisible(True)
+        for number, (name, title, description) in enumerate(preset_entries(), start=1):
+            action = QAction(f"&{number:X}. {title}" if number < 16 else title, self)
             action.setStatusTip(description)
             action.setToolTip(description)
             action.triggered.connect(lambda _=False, n=name: self.open_preset(n))
@@ -175,10 +220,22 @@ class MainWindow(QMainWindow):
         train.addActions([self.start_action, self.pause_action, self.step_action, self.stop_action,
                           self.reset_action])
         view = bar.addMenu("&View")
-        view.addActions([self.setup_dock.toggleViewAction(), self.state_dock.toggleViewAction()])
+        view.addActions([self.side_action, self.present_action])
+        scales = view.addMenu("Presentation &Scale")
+        self.scale_group = QActionGroup(self)
+        for scale in SCALES:
+            action = QAction(f"{scale:g}\u00d7", self, checkable=True)
+            action.setData(scale)
+            action.triggered.connect(lambda _=False, s=scale: self.set_presentation_scale(s))
+            self.scale_group.addAction(action)
+            scales.addAction(action)
+        view.addSeparator()
+        view.addActions([dock.toggleViewAction() for dock in self.side_docks])
         help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("Examples of the Article", self.show_examples))
         help_menu.addAction(self._action("About", self.about))
         self._fill_recent()
+        self._check_scale(self.presentation.scale)
 
     def _build_toolbars(self) -> None:
         icons = {self.start_action: "SP_MediaPlay", self.pause_action: "SP_MediaPause",
@@ -195,32 +252,49 @@ class MainWindow(QMainWindow):
         self.speed = QComboBox(bar)
         for label, value in SPEEDS:
             self.speed.addItem(label, value)
-        self.speed.setToolTip("slow training down for a demonstration")
+        self.speed.setToolTip("training speed: slow it down for a demonstration")
         self.speed.currentIndexChanged.connect(lambda _: self.controller.set_speed(self.speed.currentData()))
-        bar.addWidget(QLabel(" speed ", bar))
         bar.addWidget(self.speed)
-        self.addToolBar(bar)
+        self.training_bar = bar
+        compare = QToolBar("Compare", self)
+        compare.setObjectName("compare")
+        self.compare_a = QComboBox(compare)
+        self.compare_b = QComboBox(compare)
+        for combo in (self.compare_a, self.compare_b):
+            combo.setToolTip("compare two runs: their difference, and whether they are identical to the bit")
+        compare.addWidget(QLabel(" compare ", compare))
+        compare.addWidget(self.compare_a)
+        compare.addWidget(QLabel(" \u2212 ", compare))
+        compare.addWidget(self.compare_b)
+        self.compare_bar = compare
         view = QToolBar("View", self)
         view.setObjectName("view")
         self.x_mode = QComboBox(view)
         self.x_mode.addItem("x: epochs", "epoch")
         self.x_mode.addItem("x: steps", "step")
+        self.x_mode.setToolTip("the plots' x axis: epochs, or optimizer steps")
         self.log_lr = QCheckBox("log lr", view)
         self.log_loss = QCheckBox("log loss", view)
         self.log_loss.setChecked(True)
         self.smoothing = QComboBox(view)
         for label, value in SMOOTHING:
             self.smoothing.addItem(label, value)
-        self.compare_a = QComboBox(view)
-        self.compare_b = QComboBox(view)
+        self.smoothing.setToolTip("smooth the train loss (exponential moving average)")
         for widget in (self.x_mode, self.log_lr, self.log_loss, self.smoothing):
             view.addWidget(widget)
-        view.addSeparator()
-        view.addWidget(QLabel(" compare ", view))
-        view.addWidget(self.compare_a)
-        view.addWidget(QLabel(" - ", view))
-        view.addWidget(self.compare_b)
-        self.addToolBar(view)
+        self.view_bar = view
+        for combo in (self.speed, self.x_mode, self.smoothing):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # toolbars wrap instead
+        for combo in (self.compare_a, self.compare_b):
+            # Run names can be long: the box keeps a steady width and says the whole name on hover.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(14)
+            combo.currentTextChanged.connect(lambda text, c=combo: c.setToolTip(
+                f"{text}\n\ncompare two runs: their difference, and whether they are identical to the bit"))
+        self.toolbars = [self.training_bar, self.compare_bar, self.view_bar]
+        for toolbar in self.toolbars:
+            toolbar.setMovable(False)
+            self.addToolBar(toolbar)
         self.x_mode.currentIndexChanged.connect(self._view_changed)
         self.log_lr.toggled.connect(self._view_changed)
         self.log_loss.toggled.connect(self._view_changed)
@@ -231,23 +305,101 @@ class MainWindow(QMainWindow):
     def _build_status(self) -> None:
         status = self.statusBar()
         self.status_label = QLabel(self)
+        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 100)
-        self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)
         self.counts = QLabel(self)
-        self.counts.setMinimumWidth(330)  # a steady width: no status-bar relayout as digits change
         status.addWidget(self.status_label, 1)
         status.addPermanentWidget(self.counts)
         status.addPermanentWidget(self.progress)
+        self.fit_status_bar()
+
+    def fit_status_bar(self) -> None:
+        """Steady widths for the counters (no relayout as digits change), from the current font."""
+        metrics = self.counts.fontMetrics()
+        self.counts.setMinimumWidth(metrics.horizontalAdvance("epoch 9999/9999 · step 99999/99999 · 99:99 left"))
+        self.progress.setMaximumWidth(metrics.horizontalAdvance("0" * 22))
+
+    def update_toolbar_rows(self) -> None:
+        """Toolbars side by side while they fit the width, a new row when the next does not:
+        never a control hidden behind an overflow button."""
+        used = 0
+        for toolbar in self.toolbars:
+            width = toolbar.sizeHint().width() + 8
+            wrap = used > 0 and used + width > self.width()
+            used = width if wrap else used + width
+            if wrap != self.toolBarBreak(toolbar):
+                if wrap:
+                    self.insertToolBarBreak(toolbar)
+                else:
+                    self.removeToolBarBreak(toolbar)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.update_toolbar_rows()
+        QTimer.singleShot(0, self.fit_side_panel)  # once the docks have their new geometry
+
+    def fit_side_panel(self) -> None:
+        """A narrower window takes the space from the side panel, not from the plots."""
+        widest = side_width(self.width())
+        docks = [d for d in self.side_docks if d.isVisible() and not d.isFloating()]
+        widest_dock = max(docks, key=lambda d: d.width(), default=None)
+        if widest_dock is not None and widest_dock.width() > widest:
+            self.resizeDocks([widest_dock], [widest], Qt.Orientation.Horizontal)
+
+    # -- the side panel and presentation mode ---------------------------------------------------------
+    def set_side_panel(self, visible: bool) -> None:
+        for dock in self.side_docks:
+            dock.setVisible(visible)
+        self.side_action.setChecked(visible)
+
+    def side_panel_shown(self) -> bool:
+        return any(dock.toggleViewAction().isChecked() for dock in self.side_docks)
+
+    def toggle_side_panel(self) -> None:
+        self.set_side_panel(not self.side_panel_shown())
+
+    def show_examples(self) -> None:
+        self.set_side_panel(True)
+        self.examples_dock.raise_()
+
+    def set_presentation(self, on: bool, scale: float | None = None, *, fullscreen: bool = True) -> None:
+        if on:
+            self.presentation.enter(scale, fullscreen=fullscreen)
+            self._check_scale(self.presentation.scale)
+        else:
+            self.presentation.leave()
+        self.present_action.setChecked(self.presentation.active)
+        self.leave_present_action.setEnabled(self.presentation.active)
+        self.side_action.setChecked(self.side_panel_shown())
+
+    def toggle_presentation(self) -> None:
+        self.set_presentation(not self.presentation.active)
+
+    def set_presentation_scale(self, scale: float) -> None:
+        self.presentation.set_scale(scale)
+        self.settings.setValue("presentation_scale", scale)
+        self._check_scale(scale)
+
+    def _check_scale(self, scale: float) -> None:
+        for action in self.scale_group.actions():
+            action.setChecked(action.data() == scale)
 
     # -- the document -------------------------------------------------------------------------------
     def load_raw(self, raw: dict, path: Path | None, name: str) -> None:
         self.controller.reset()
         self.setup.set_value(raw)
+        self.setup_scroll.verticalScrollBar().setValue(0)
+        self.setup.editor.scroll_to_top()
         self.path, self.source_name, self.dirty = path, name, False
+        self.error = None
+        self.state.reset_events()
+        self.state.clear_message()
         self._update_title()
         self.validate()
+        self._show_status(STATE_WORDS[IDLE] if self.error is None else None)
+        self.refresh_state()
 
     def _edited(self) -> None:
         self.dirty = True
@@ -260,6 +412,7 @@ class MainWindow(QMainWindow):
     def validate(self) -> None:
         """Check the form with the engine; mark the field at fault; redraw the predicted schedule."""
         raw = self.setup.value()
+        had_error = self.error is not None
         try:  # with torch's own checks too (a few ms per run): nothing torch refuses gets to Start
             experiment = parse_experiment(raw, trial=True)
             self.error = None
@@ -269,20 +422,33 @@ class MainWindow(QMainWindow):
         if experiment is not None:
             self.experiment = experiment
         self._update_controls()
-        if self.controller.state in (IDLE, FINISHED, STOPPED) and experiment is not None:
+        if had_error and self.error is None:
+            self._show_status(STATE_WORDS[self.controller.state])  # "Cannot start: ..." no longer holds
+        if experiment is None:
+            return
+        if self.controller.state in (IDLE, FINISHED, STOPPED):
             self._show_experiment(experiment, keep_results=self.controller.state != IDLE)
+        elif self._session_matches(experiment):
+            # Training: only recorded edits change the experiment; the prediction now includes them.
+            self.plots.set_predictions([self._preview(experiment, i) for i in range(len(experiment.runs))])
+        self.refresh_state()
+
+    def _session_matches(self, experiment) -> bool:
+        session = self.controller.session
+        return session is not None and [r.name for r in session.runs] == [r.name for r in experiment.runs]
 
     def _show_experiment(self, experiment, keep_results: bool) -> None:
         names = [r.name for r in experiment.runs]
         if not keep_results or names != [s.name for s in self.series]:
-            self.plots.set_runs(names, experiment.steps_per_epoch)
+            self.plots.set_runs(names, experiment.steps_per_epoch, experiment.epochs)
             self.series = []
             self._fill_compare(names)
         predictions = [self._preview(experiment, i) for i in range(len(names))]
         self.plots.set_predictions(predictions)
+        self.state.set_run_names(names, self.setup.current)
         notes = [f"{experiment.runs[i].name}: {p.note}" for i, p in enumerate(predictions) if p.note]
         if notes and self.error is None and self.controller.state == IDLE:
-            self.status_label.setText("Preview: " + "; ".join(notes))
+            self._show_status("Preview: " + "; ".join(notes))
 
     def _preview(self, experiment, index: int):
         """The predicted schedule of a run, recomputed only when what it depends on changed."""
@@ -322,7 +488,7 @@ class MainWindow(QMainWindow):
         """The form's experiment, built once with torch (errors shown at their field), or None."""
         self.validate()
         if self.experiment is None or self.error is not None:
-            self._message("Cannot start", str(self.error))
+            self._notify("Cannot start", str(self.error))
             return None
         try:
             return parse_experiment(self.setup.value(), trial=True)
@@ -330,7 +496,7 @@ class MainWindow(QMainWindow):
             self.error = error
             self.setup.show_error(error)
             self._update_controls()
-            self._message("Cannot start", str(error))
+            self._notify("Cannot start", str(error))
             return None
 
     def start(self) -> None:
@@ -348,8 +514,11 @@ class MainWindow(QMainWindow):
         self.reported = set()
         self.recorded_seen = 0
         self.state.reset_events()
+        self.state.clear_message()
         self.controller.start(session, run=run and state is None)
         self.started_at, self.started_position = time.perf_counter(), session.position
+        if self.side_panel_shown():
+            self.state_dock.raise_()  # what a person watches while it trains (the setup is locked)
         self.refresh()
 
     def pause_resume(self) -> None:
@@ -372,10 +541,14 @@ class MainWindow(QMainWindow):
         self.controller.stop()
 
     def reset(self) -> None:
+        self._merge_recorded_edits()
         self.controller.reset()
-        if self.experiment is not None:
-            self._show_experiment(self.experiment, keep_results=False)
+        self.series = []
         self.state.reset_events()
+        self.state.clear_message()
+        self.validate()  # the form (with any edits recorded while training) and its prediction
+        if self.experiment is not None and self.error is not None:
+            self._show_experiment(self.experiment, keep_results=False)
         self.refresh_state()
 
     def _state_changed(self, state: str) -> None:
@@ -390,18 +563,16 @@ class MainWindow(QMainWindow):
             self.state_timer.stop()
             self.refresh_state()
         self.setup.set_locked(state in (RUNNING, PAUSED))
-        words = {IDLE: "Ready.", RUNNING: "Training...", PAUSED: "Paused: edit lrs in the live state, then "
-                 "Resume (F6) or Step (F10).", FINISHED: "Finished.", STOPPED: "Stopped."}
         if self.error is None:
-            self.status_label.setText(words[state])
+            self._show_status(STATE_WORDS[state])
         self._update_controls()
 
     def _drop_unapplied_commands(self, state: str) -> None:
         session = self.controller.session
         if session is not None and state in (FINISHED, STOPPED) and session.pending_commands:
             dropped = session.discard_commands()
-            self._message("Edits not applied", f"{dropped} edit(s) sent while paused never reached a step: "
-                          "training ended first. They are not in the experiment.")
+            self._notify("Edits not applied", f"{dropped} edit(s) sent while paused never reached a step: "
+                         "training ended first. They are not in the experiment.")
 
     def _update_controls(self) -> None:
         state = self.controller.state
@@ -411,7 +582,7 @@ class MainWindow(QMainWindow):
         self.start_action.setToolTip(reason)
         self.start_action.setStatusTip(reason)
         if self.error is not None:
-            self.status_label.setText(reason)
+            self._show_status(reason, warning=True)
         self.pause_action.setEnabled(state in (RUNNING, PAUSED))
         self.pause_action.setText("Resume" if state == PAUSED else "Pause")
         self.step_action.setEnabled(state in (PAUSED, IDLE, FINISHED, STOPPED) and (state == PAUSED or can_start))
@@ -425,8 +596,16 @@ class MainWindow(QMainWindow):
         for action in (self.add_run_action, self.duplicate_run_action, self.remove_run_action, self.new_action,
                        self.open_action, self.presets_menu.menuAction(), self.recent_menu.menuAction()):
             action.setEnabled(idle)
+        self.examples.setEnabled(idle)
         self.recent_menu.menuAction().setEnabled(idle and bool(self._recent()))
-        self.add_group_action.setEnabled(state in (RUNNING, PAUSED))
+        self.add_group_action.setEnabled(bool(self._free_modules(self.setup.current)))
+
+    def _show_status(self, text: str | None, *, warning: bool = False) -> None:
+        if text is None:
+            return
+        self.status_label.setText(text)
+        self.status_label.setToolTip(text)
+        self.status_label.setStyleSheet(WARNING_STYLE if warning else "")
 
     def refresh(self) -> None:
         """Pull new results from the engine and redraw (on the timer, never per step)."""
@@ -452,13 +631,13 @@ class MainWindow(QMainWindow):
         percent = int(100 * position / max(total, 1))
         if self.progress.value() != percent:  # at most a hundred repaints a run
             self.progress.setValue(percent)
-        text = (f"epoch {min(session.epoch, session.experiment.epochs)}/{session.experiment.epochs}  ·  "
+        text = (f"epoch {min(session.epoch, session.experiment.epochs)}/{session.experiment.epochs} · "
                 f"step {position}/{total}")
         elapsed = time.perf_counter() - self.started_at
         done = position - self.started_position
         if self.controller.state == RUNNING and done > 0 and elapsed > 0.5:
             left = (total - position) * elapsed / done
-            text += f"  ·  {int(left // 60)}:{int(left % 60):02d} left"
+            text += f" · {int(left // 60)}:{int(left % 60):02d} left"
         if self.counts.text() != text:
             self.counts.setText(text)
 
@@ -469,68 +648,100 @@ class MainWindow(QMainWindow):
                 event = run.recorder.events[-1]
                 where = f"{run.name!r} at epoch {event.epoch}, step {event.step}"
                 if run.status == "failed":
-                    self._message("A run failed inside torch", f"Run {where} stopped:\n{event.detail}\n\n"
-                                  "The other runs go on; its results up to there are kept.")
+                    self._notify("A run failed inside torch", f"Run {where} stopped: {event.detail}. "
+                                 "The other runs go on; its results up to there are kept.")
                 else:
-                    self.status_label.setText(f"Run {where} diverged: {event.detail}")
+                    self._show_status(f"Run {where} diverged: {event.detail}", warning=True)
+
+    # -- live state ------------------------------------------------------------------------------------
+    def _run_selected(self, index: int) -> None:
+        names = [r.get("name", "") for r in self.setup.runs]
+        self.state.set_run_names(names, index)
+        self._update_controls()
+        self.refresh_state()
+
+    def _free_modules(self, index: int) -> list[str]:
+        """Modules a param group could be added for in run ``index`` now (none unless training)."""
+        session = self.controller.session
+        if session is None or self.controller.state not in (RUNNING, PAUSED) or index >= len(session.runs):
+            return []
+        run = session.runs[index]
+        if run.status != "running" or "all" in run.modules:
+            return []
+        return [m for m in MODULES if m not in run.modules]
 
     def refresh_state(self) -> None:
         session = self.controller.session
         index = self.setup.current
+        self.state.set_run_names([r.get("name", "") for r in self.setup.runs], index)
+        scheduler = self._form_scheduler_type(index)
         if session is None or index >= len(session.runs):
-            self.state.show_run(None, index, self._scheduler_type(index))
+            self.state.show_run(None, index, scheduler)
             return
         run = session.runs[index]
         editable = self.controller.state in (RUNNING, PAUSED) and run.status == "running"
-        self.state.show_run(run, index, run.config.scheduler.type if run.config.scheduler else None, editable)
+        self.state.show_run(run, index, run.config.scheduler.type if run.config.scheduler else None, editable,
+                            state=self.controller.state, free_modules=self._free_modules(index))
+        self.add_group_action.setEnabled(bool(self._free_modules(index)))
 
-    def _scheduler_type(self, index: int) -> str | None:
-        if self.experiment is None or index >= len(self.experiment.runs):
+    def _form_scheduler_type(self, index: int) -> str | None:
+        """The scheduler the form names for run ``index`` (the form is the truth before training)."""
+        if index >= len(self.setup.runs):
             return None
-        scheduler = self.experiment.runs[index].scheduler
-        return scheduler.type if scheduler else None
+        scheduler = self.setup.runs[index].get("scheduler")
+        return scheduler.get("type") if isinstance(scheduler, dict) else None
 
     def edit_lr(self, run: int, group: int, lr: float, rebase: bool) -> None:
         try:
             self.controller.submit(SetGroupOptions(run=run, group=group, options={"lr": lr}, rebase=rebase))
         except (ExperimentError, RuntimeError) as error:
-            self._message("This lr cannot be set", f"param_groups[{group}]['lr']: {getattr(error, 'message', error)}")
+            self.state.show_message(f"param_groups[{group}]['lr'] not set: {getattr(error, 'message', error)}")
+            self.last_message = ("This lr cannot be set", f"param_groups[{group}]['lr']: "
+                                 f"{getattr(error, 'message', error)}")
             self.refresh_state()
             return
+        self.state.clear_message()
         self.dirty = True
         self._update_title()
-        self.status_label.setText(f"lr of group {group} set to {lr:g}: it applies at the next step and is then "
-                                  "recorded in the run's edits.")
+        self._show_status(f"lr of group {group} set to {lr:g}: it applies at the next step and is then "
+                          "recorded in the run's edits.")
 
-    def add_group(self, run: int) -> None:
-        session = self.controller.session
-        if session is None or self.controller.state not in (RUNNING, PAUSED):
-            self._message("Add param group", "Start training first: a group added mid-run is the article's "
-                          "fine-tuning recipe (optimizer.add_param_group). Before training, use the Param groups tab.")
-            return
-        free = [m for m in MODULES if m not in session.runs[run].modules]
-        if "all" in session.runs[run].modules or not free:
-            self._message("Add param group", "Every module of this run is already in a param group.")
-            return
-        module, ok = QInputDialog.getItem(self, "Add param group", "module:", free, 0, False)
-        if not ok:
-            return
-        lr, ok = QInputDialog.getDouble(self, "Add param group", f"lr of {module}:", 0.01, 1e-12, 1e6, 8)
-        if not ok:
-            return
+    def offer_add_group(self) -> None:
+        """Runs > Add Param Group: show the Live state's add row (it is there while a module is left)."""
+        self.set_side_panel(True)
+        self.state_dock.raise_()
+        self.refresh_state()
+        if self.state.add_row.isVisibleTo(self.state):
+            self.state.add_lr.setFocus()
+            self.state.add_lr.selectAll()
+
+    def submit_group(self, run: int, module: str, lr: float) -> None:
         try:
             self.controller.submit(AddGroup(run=run, group=GroupConfig(module, {"lr": lr})))
         except (ExperimentError, RuntimeError) as error:
-            self._message("Add param group", getattr(error, "message", str(error)))
+            self.state.show_message(f"add_param_group not done: {getattr(error, 'message', error)}")
+            self.last_message = ("Add param group", getattr(error, "message", str(error)))
             return
+        self.state.clear_message()
         self.dirty = True
         self._update_title()
+        self._show_status(f"add_param_group({module}, lr {lr:g}): at the next step, then recorded in the run's edits.")
+
+    def add_group(self, run: int, module: str | None = None, lr: float = 0.01) -> None:
+        """Add a param group for ``module`` (the first free one by default) to a training run."""
+        free = self._free_modules(run)
+        if not free:
+            self.state.show_message("Nothing to add: every module of this run is in a param group, "
+                                    "or it is not training.")
+            return
+        self.submit_group(run, module or free[0], lr)
 
     def _merge_recorded_edits(self) -> None:
         """Edits made while training go into the experiment, so saving replays them exactly.
 
         Each appears once in the run's ``edits`` (one already there, e.g. after loading a
-        training state saved with its experiment, is not added again).
+        training state saved with its experiment, is not added again). The prediction is then
+        redrawn from the experiment with the edit, so it shows what the scheduler does with it.
         """
         session = self.controller.session
         if session is None:
@@ -555,6 +766,7 @@ class MainWindow(QMainWindow):
             self.setup.editor.set_value(self.setup.runs[self.setup.current])
             self.dirty = True
             self._update_title()
+            self.validate()
 
     # -- files ---------------------------------------------------------------------------------------
     def _confirm_discard(self) -> bool:
@@ -571,6 +783,7 @@ class MainWindow(QMainWindow):
     def new(self) -> None:
         if self._confirm_discard():
             self.load_raw(default_experiment(), None, "untitled")
+            self.setup_dock.raise_()
 
     def open(self) -> None:
         if not self._confirm_discard():
@@ -588,15 +801,22 @@ class MainWindow(QMainWindow):
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
             self._message("Cannot open", f"{path}: {error}")
             return False
-        self.load_raw(raw, path, path.name)
-        self._add_recent(path)
+        self.open_raw_file(raw, path)
         return True
 
+    def open_raw_file(self, raw: dict, path: Path) -> None:
+        """A file already read (the command line reads it first, to refuse a bad one before any window)."""
+        self.load_raw(raw, path, path.name)
+        self._add_recent(path)
+        self.setup_dock.raise_()
+
     def open_preset(self, name: str) -> None:
-        if not self._confirm_discard():
+        if self.controller.state in (RUNNING, PAUSED) or not self._confirm_discard():
             return
         raw = tomllib.loads(preset_path(name).read_text(encoding="utf-8"))
-        self.load_raw(raw, None, f"preset {name}")
+        title = next((t for n, t, _ in preset_entries() if n == name), name)
+        self.load_raw(raw, None, f"example {title}")
+        self._show_status(f"Opened the example \u201c{title}\u201d: press Start (F5) to train it.")
 
     def save(self) -> bool:
         if self.path is None:
@@ -627,7 +847,7 @@ class MainWindow(QMainWindow):
             return False
         self.dirty = False
         self._update_title()
-        self.status_label.setText(f"Saved {path}")
+        self._show_status(f"Saved {path}")
         return True
 
     def export_results(self, directory: str | None = None) -> None:
@@ -643,35 +863,32 @@ class MainWindow(QMainWindow):
             except OSError as error:
                 self._message("Cannot export", str(error))
                 return
-            self.status_label.setText("Wrote " + ", ".join(p.name for p in paths) + f" to {directory}")
+            self._show_status("Wrote " + ", ".join(p.name for p in paths) + f" to {directory}")
 
-    def export_plot(self, path: str | None = None) -> None:
-        if not path:
-            path, _ = QFileDialog.getSaveFileName(self, "Export plot", str(Path(self._directory()) / "plot.png"),
-                                                  "PNG image (*.png);;SVG drawing (*.svg)")
-        if not path:
-            return
-        if path.lower().endswith(".svg"):
-            # Qt's own SVG generator: pyqtgraph's SVGExporter fails on this Qt's path syntax
-            # (pyqtgraph issue #3485), and this keeps the curves as vectors all the same.
-            from PySide6.QtCore import QRect
-            from PySide6.QtGui import QPainter
-            from PySide6.QtSvg import QSvgGenerator
+    def export_plot_dialog(self) -> None:
+        dialog = ExportDialog(self, str(Path(self._directory()) / "plot.png"), self.plot_area.canvas.size(),
+                              float(self.settings.value("export_scale", self.export_scale)))
+        if dialog.exec():
+            self.settings.setValue("export_scale", dialog.scale())
+            self.export_plot(dialog.path(), scale=dialog.scale())
 
-            generator = QSvgGenerator()
-            generator.setFileName(path)
-            generator.setSize(self.plots.size())
-            generator.setViewBox(QRect(0, 0, self.plots.width(), self.plots.height()))
-            generator.setTitle("lrlab plot")
-            painter = QPainter(generator)
-            self.plots.render(painter)
-            ok = painter.end()
+    def export_plot(self, path: str | None = None, scale: float | None = None) -> bool:
+        """The plots with their legend and verdict: PNG at ``scale`` (2x by default), or SVG."""
+        if not path:
+            self.export_plot_dialog()
+            return False
+        scale = self.export_scale if scale is None else scale
+        try:
+            ok = self.plot_area.export(path, scale)
+        except OSError as error:
+            ok, reason = False, str(error)
         else:
-            ok = self.plots.grab().save(path)
+            reason = "could not be written"
         if not ok or not Path(path).is_file():
-            self._message("Cannot export", f"{path}: could not be written")
-            return
-        self.status_label.setText(f"Wrote {path}")
+            self._message("Cannot export", f"{path}: {reason}")
+            return False
+        self._show_status(f"Wrote {path}")
+        return True
 
     def save_training_state(self) -> None:
         session = self.controller.session
@@ -685,7 +902,7 @@ class MainWindow(QMainWindow):
             except OSError as error:
                 self._message("Cannot save the training state", str(error))
                 return
-            self.status_label.setText(f"Saved the training state at epoch {session.epoch} to {path}")
+            self._show_status(f"Saved the training state at epoch {session.epoch} to {path}")
 
     def load_training_state(self, path: str | None = None) -> None:
         if not path:
@@ -699,8 +916,8 @@ class MainWindow(QMainWindow):
         except (ExperimentError, StateFileError) as error:
             self._message("Cannot load the training state", str(error))
             return
-        self.status_label.setText(f"Loaded the training state at epoch {self.controller.session.epoch}: "
-                                  "Resume (F6) continues it.")
+        self._show_status(f"Loaded the training state at epoch {self.controller.session.epoch}: "
+                          "Resume (F6) continues it.")
 
     def _directory(self) -> str:
         return str(self.path.parent) if self.path else str(self.settings.value("directory", str(Path.cwd())))
@@ -739,21 +956,39 @@ class MainWindow(QMainWindow):
             value = self.settings.value(key)
             if value is not None:
                 box.setChecked(value in (True, "true"))
+        try:
+            scale = float(self.settings.value("presentation_scale", self.presentation.scale))
+        except (TypeError, ValueError):
+            scale = self.presentation.scale
+        if scale in SCALES:
+            self.presentation.scale = scale
+            self._check_scale(scale)
 
     def _save_settings(self) -> None:
+        if self.presentation.active:
+            self.set_presentation(False)  # remember the normal window, not the full screen
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
         for combo, key in ((self.x_mode, "x_mode"), (self.smoothing, "smoothing"), (self.speed, "speed")):
             self.settings.setValue(key, combo.currentIndex())
         self.settings.setValue("log_lr", self.log_lr.isChecked())
         self.settings.setValue("log_loss", self.log_loss.isChecked())
+        self.settings.setValue("presentation_scale", self.presentation.scale)
 
     def _message(self, title: str, text: str) -> None:
-        """A message that does not block the event loop (training and plots go on behind it)."""
+        """A message about a file a person chose (it does not block the event loop: training and
+        plots go on behind it)."""
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.last_message = (title, text)
+
+    def _notify(self, title: str, text: str) -> None:
+        """Something about the training a person must see, without a box over the plots: the
+        status bar says it in red, and so does the Live state panel (until the next edit)."""
+        self.last_message = (title, text)
+        self._show_status(f"{title}: {text}", warning=True)
+        self.state.show_message(f"{title}: {text}")
 
     def about(self) -> None:
         import torch
@@ -761,7 +996,7 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, "About lrlab", "lrlab: a learning-rate laboratory for PyTorch.\n\n"
                           f"torch {torch.__version__}: every optimizer and scheduler shown is the real class.")
 
-    def closeEvent(self, event: QCloseEvent) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if not self._confirm_discard():
             event.ignore()
             return
@@ -771,3 +1006,4 @@ class MainWindow(QMainWindow):
         self.collector.timer.stop()
         self._save_settings()
         event.accept()
+

@@ -5,6 +5,13 @@ Data arrive as :class:`RunResults` (views of the GUI's incremental copies) and
 predictions; nothing here runs per training step: the window redraws on a timer.
 Curves downsample (peak mode, so spikes stay visible) and clip to the view, so a million
 points stay smooth.
+
+What a room must be able to read is decided here too: an lr is drawn as the staircase it is
+(constant until the step that changes it), every run carries a marker shape of its own placed
+at offsets no other run uses (two runs that coincide to the bit still show both), text is dark
+on white, and the legend, the comparison's verdict and the hover readout are published as text
+for widgets *outside* the plots (:mod:`gui.plot_area`), so none of them covers a curve or
+moves a plot.
 """
 
 from __future__ import annotations
@@ -14,19 +21,27 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 
 from engine.preview import Prediction
 from engine.recorder import RunResults
 
-__all__ = ["PlotPanel", "PALETTE", "ema"]
+from .plot_style import (BACKGROUND, GRID_ALPHA, PALETTE, SYMBOL_GLYPHS, TEXT, line_width, run_colour,
+                         run_symbol, swatch_html)
 
-PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
+__all__ = ["PlotPanel", "PALETTE", "ema", "first_difference", "StickyRange"]
+
 GROUP_STYLES = [Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine]
+GROUP_WORDS = ["solid", "dashed", "dotted", "dash-dot"]
 EVENT_SYMBOLS = {"manual_decay": "t", "edit": "d", "add_group": "+", "plateau": "s", "diverged": "x",
-                 "error": "x", "rejected": "o", "stopped": "o"}
+                 "error": "x", "rejected": "o", "stopped": "o", "note": "o"}
 SHOWN_EVENTS = set(EVENT_SYMBOLS)
+EVENT_SIZE = 10
+NO_SI_PREFIX = ((0.0, 0.0),)  # pyqtgraph scales an axis by an SI prefix only inside these ranges
+MARKS_PER_CURVE = 8   # run markers along each curve (their offsets differ per run)
+BASE_POINT_SIZE = 10.0
 
 
 def ema(values: np.ndarray, alpha: float) -> np.ndarray:
@@ -37,22 +52,59 @@ def ema(values: np.ndarray, alpha: float) -> np.ndarray:
     return np.fromiter(out, dtype=float, count=len(values))
 
 
+def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise "not the same number" (NaN equals NaN: two runs that both diverged agree)."""
+    return ~((a == b) | (np.isnan(a) & np.isnan(b)))
+
+
+def first_difference(a: RunResults, b: RunResults) -> int | None:
+    """The first row (optimizer step) where the two runs' loss or any shared group's lr differs."""
+    n = min(len(a.step), len(b.step))
+    if n == 0:
+        return None
+    groups = min(a.step_lr.shape[1], b.step_lr.shape[1])
+    bad = _differs(a.step_loss[:n], b.step_loss[:n])
+    if groups:
+        bad |= _differs(a.step_lr[:n, :groups], b.step_lr[:n, :groups]).any(axis=1)
+    if a.step_lr.shape[1] != b.step_lr.shape[1]:
+        # one run has a group the other lacks: they differ where that group exists
+        wider = a if a.step_lr.shape[1] > b.step_lr.shape[1] else b
+        bad |= np.isfinite(wider.step_lr[:n, groups:]).any(axis=1)
+    hits = np.flatnonzero(bad)
+    return int(hits[0]) if len(hits) else None
+
+
 def _clear(curve) -> None:
     """Empty a curve unless it already is (clearing costs a bounds update and a repaint)."""
     if curve.xData is not None:
         curve.clear()
 
 
-def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 1, alpha: int = 255, name=None):
-    """A curve; live ones keep a 1-pixel pen, which the rasteriser draws ~4x faster than 1.6 px."""
+def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 2, alpha: int = 255, step=False):
     pen = pg.mkPen(pg.mkColor(color), width=width, style=style)
     pen.setColor(pg.mkColor(*pg.mkColor(color).getRgb()[:3], alpha))
-    item = pg.PlotDataItem(pen=pen, name=name, connect="finite")
+    item = pg.PlotDataItem(pen=pen, connect="finite", stepMode="right" if step else None)
     # About two samples per pixel (peak mode draws each bucket's min and max, so spikes stay):
     # pyqtgraph's default of five draws more than the eye can see, and drawing is the cost.
     item.opts["autoDownsampleFactor"] = 2.0
     plot.addItem(item)  # PlotItem.addItem applies the plot's downsampling and clip-to-view to the item
     return item
+
+
+def _marks(plot, index: int, size: float):
+    """The markers that say which run a curve is (drawn above every line)."""
+    item = pg.PlotDataItem(pen=None, symbol=run_symbol(index), symbolSize=size,
+                           symbolBrush=pg.mkBrush(run_colour(index)), symbolPen=pg.mkPen("w", width=1))
+    item.setZValue(20)
+    plot.addItem(item)
+    return item
+
+
+def _stairs(x: np.ndarray, y: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points for ``stepMode="right"``: y[i] holds from x[i] to x[i+1]; the last holds ``width`` more."""
+    if not len(x):
+        return x, y
+    return np.append(x, x[-1] + width), np.concatenate([y, y[-1:]])
 
 
 class SparseLogAxis(pg.AxisItem):
@@ -69,11 +121,13 @@ class SparseLogAxis(pg.AxisItem):
 
 
 class StickyRange:
-    """A y range that moves in coarse steps (half decades on log axes) instead of every frame.
+    """A y range that moves in coarse steps instead of every frame, and keeps lines off the frame.
 
     Re-fitting the range at every frame re-renders the axis text each time (a few ms with the
-    GIL held) and makes the plot jitter. A person who pans or zooms takes over; the plot's
-    "A" (auto-range) button hands the range back.
+    GIL held) and makes the plot jitter. The range is the data's, widened by a margin (so a
+    flat line, or the 0.1 an lr schedule starts at, never lies on the frame) and then snapped
+    outwards to a grid. A person who pans or zooms takes over; the plot's "A" (auto-range)
+    button hands the range back.
     """
 
     def __init__(self, plot):
@@ -86,6 +140,25 @@ class StickyRange:
 
     def _taken_over(self, *_) -> None:
         self.managed = False
+
+    @staticmethod
+    def bounds(lo: float, hi: float, log: bool) -> tuple[float, float]:
+        """The range shown for data from ``lo`` to ``hi`` (log10 units when ``log``)."""
+        if log:
+            span = hi - lo
+            step = 0.25 if span < 2 else 0.5
+            margin = max(0.04 * span, 0.02)
+        elif hi == lo:  # a flat line (an identical difference): a readable range around it
+            margin = abs(lo) * 0.1 or 1.0
+            step = 10 ** math.floor(math.log10(2 * margin)) / 5
+        else:
+            span = max(hi - lo, abs(hi) * 1e-3)
+            step = 10 ** math.floor(math.log10(span)) / 5
+            margin = 0.04 * span
+        low, high = math.floor((lo - margin) / step) * step, math.ceil((hi + margin) / step) * step
+        if not log and lo >= 0 and low < 0 <= lo - 0.25 * (hi - lo + margin):
+            low = 0.0
+        return low, high
 
     def update(self, arrays, log: bool) -> None:
         if not self.managed:
@@ -101,100 +174,97 @@ class StickyRange:
         hi = max(float(v.max()) for v in values)
         if log:
             lo, hi = math.log10(lo), math.log10(hi)
-            step = 0.5
-        elif hi == lo:  # a flat line (an identical difference): a readable range around it
-            lo, hi = lo - (abs(lo) * 0.1 or 1.0), hi + (abs(hi) * 0.1 or 1.0)
-            step = 10 ** math.floor(math.log10(hi - lo)) / 2
-        else:
-            span = max(hi - lo, abs(hi) * 1e-3)
-            step = 10 ** math.floor(math.log10(span)) / 2
-        bounds = (math.floor(lo / step) * step, math.ceil(hi / step) * step)
-        if bounds[0] == bounds[1]:
-            bounds = (bounds[0] - step, bounds[1] + step)
+        bounds = self.bounds(lo, hi, log)
         if bounds != self.current:
             self.current = bounds
-            self.view.setYRange(*bounds, padding=0.02)
+            self.view.setYRange(*bounds, padding=0)
 
 
 class _RunItems:
     """The plot items of one run."""
 
     def __init__(self, panel: "PlotPanel", index: int, name: str):
-        self.color = PALETTE[index % len(PALETTE)]
+        self.color = run_colour(index)
         self.panel, self.index, self.name = panel, index, name
         self.lr: list[pg.PlotDataItem] = []
         self.predicted: list[pg.PlotDataItem] = []
         self.momentum: list[pg.PlotDataItem] = []
-        self.train = _curve(panel.loss_plot, self.color, name=f"{name} train")
-        self.val = _curve(panel.loss_plot, self.color, style=Qt.PenStyle.DashLine, name=f"{name} val")
-        self.events = pg.ScatterPlotItem(size=11, pen=pg.mkPen("k"), brush=pg.mkBrush(self.color), hoverable=True,
-                                         tip=lambda x, y, data: data)
+        width = line_width(panel.scale)
+        self.train = _curve(panel.loss_plot, self.color, width=width)
+        self.val = _curve(panel.loss_plot, self.color, style=Qt.PenStyle.DashLine, width=width)
+        self.lr_marks = _marks(panel.lr_plot, index, panel.mark_size)
+        self.loss_marks = _marks(panel.loss_plot, index, panel.mark_size)
+        self.events = pg.ScatterPlotItem(size=EVENT_SIZE * panel.scale, pen=pg.mkPen(TEXT, width=1),
+                                         brush=pg.mkBrush(self.color), hoverable=True, tip=lambda x, y, data: data)
+        self.events.setZValue(30)
         panel.lr_plot.addItem(self.events)
         self.events_drawn = 0
 
     def ensure_groups(self, n: int) -> bool:
         """Curves for ``n`` groups; True when some were added."""
         grew = len(self.lr) < n
+        width = line_width(self.panel.scale)
         while len(self.lr) < n:
             g = len(self.lr)
             style = GROUP_STYLES[g % len(GROUP_STYLES)]
-            label = self.name if g == 0 else f"{self.name} g{g}"
-            self.lr.append(_curve(self.panel.lr_plot, self.color, style=style, name=label))
-            predicted = _curve(self.panel.lr_plot, self.color, style=style, width=3, alpha=60)
+            self.lr.append(_curve(self.panel.lr_plot, self.color, style=style, width=width, step=True))
+            predicted = _curve(self.panel.lr_plot, self.color, style=style, width=3 * width, alpha=55, step=True)
+            predicted.setZValue(-5)
             # It changes only when the experiment does: keep it as a pixmap instead of
             # re-rasterising a thick line of every step at every frame.
             predicted.curve.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
             self.predicted.append(predicted)
-            self.momentum.append(_curve(self.panel.momentum_plot, self.color, style=style, name=label))
+            self.momentum.append(_curve(self.panel.momentum_plot, self.color, style=style, width=width))
         return grew
 
+    def items(self):
+        return [(self.panel.lr_plot, item) for item in (*self.lr, *self.predicted, self.events, self.lr_marks)] + \
+            [(self.panel.loss_plot, item) for item in (self.train, self.val, self.loss_marks)] + \
+            [(self.panel.momentum_plot, item) for item in self.momentum]
+
     def remove(self) -> None:
-        for item in (*self.lr, *self.predicted, self.events):
-            self.panel.lr_plot.removeItem(item)
-        for item in (self.train, self.val):
-            self.panel.loss_plot.removeItem(item)
-        for item in self.momentum:
-            self.panel.momentum_plot.removeItem(item)
+        for plot, item in self.items():
+            plot.removeItem(item)
 
 
 class PlotPanel(pg.GraphicsLayoutWidget):
+    """The plots. ``legend_changed``, ``verdict_changed`` and ``readout_changed`` publish what the
+    widgets around the plots show (see :class:`gui.plot_area.PlotArea`)."""
+
+    legend_changed = Signal(str)
+    verdict_changed = Signal(str, str)   # text, kind: "same", "different", "waiting" or "" (no comparison)
+    readout_changed = Signal(str)
+
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setBackground("w")
+        self.setBackground(BACKGROUND)
         pg.setConfigOptions(antialias=False)
-        self.readout = self.addLabel("", row=0, col=0, justify="left")
-        self.lr_plot = self.addPlot(row=1, col=0, title="learning rate (faint: predicted)",
-                                    axisItems={"left": SparseLogAxis("left")})
-        self.loss_plot = self.addPlot(row=2, col=0, title="loss (solid: train, dashed: validation)",
-                                      axisItems={"left": SparseLogAxis("left")})
-        self.momentum_plot = self.addPlot(row=3, col=0, title="momentum / beta1")
-        self.diff_plot = self.addPlot(row=4, col=0, title="difference")
-        for plot in (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot):
-            plot.showGrid(x=True, y=True, alpha=0.2)
+        self.scale = 1.0
+        self.mark_size = 9.0
+        self.lr_plot = self.addPlot(row=0, col=0, axisItems={"left": SparseLogAxis("left")})
+        self.loss_plot = self.addPlot(row=1, col=0, axisItems={"left": SparseLogAxis("left")})
+        self.momentum_plot = self.addPlot(row=2, col=0)
+        self.diff_plot = self.addPlot(row=3, col=0)
+        self.plots = (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot)
+        self.titles = {self.lr_plot: "learning rate  (faint, wide: predicted)",
+                       self.loss_plot: "loss  (solid: train, dashed: validation)",
+                       self.momentum_plot: "momentum / beta1", self.diff_plot: "difference"}
+        self.y_labels = {self.lr_plot: "lr", self.loss_plot: "loss", self.momentum_plot: "momentum",
+                         self.diff_plot: "difference"}
+        for plot in self.plots:
+            plot.showGrid(x=True, y=True, alpha=GRID_ALPHA)
             plot.getAxis("left").setStyle(maxTextLevel=1)  # no crowded minor labels on log axes
             # Draw at most a few points per pixel ("peak" keeps the spikes a learner must see),
             # and only what is in view: a million points stay smooth.
             plot.setDownsampling(auto=True, mode="peak")
             plot.setClipToView(True)
-            plot.getAxis("left").setWidth(54)
             if plot is not self.lr_plot:
                 plot.setXLink(self.lr_plot)
-        for plot in (self.lr_plot, self.loss_plot, self.momentum_plot):
-            plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.diff_plot.addLegend(offset=(-10, 10), labelTextSize="8pt")
-        self.diff_loss = _curve(self.diff_plot, "#444", name="train loss")
-        self.diff_lr = _curve(self.diff_plot, "#c70", style=Qt.PenStyle.DashLine, name="lr (group 0)")
-        # Text is the costly part of a repaint (~5 ms per axis, replayed every frame, with the
-        # GIL held, so training waits). Cache axes, titles and legends as pixmaps: they are
-        # redrawn only when their range or text changes, not at every frame.
-        for plot in (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot):
-            for item in (*(plot.getAxis(side) for side in ("left", "bottom", "top", "right")), plot.titleLabel,
-                         plot.legend):
-                if item is not None:
-                    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.readout.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-        self.sticky = {plot: StickyRange(plot) for plot in
-                       (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot)}
+        self.diff_loss = _curve(self.diff_plot, "#333333")
+        self.diff_lr = _curve(self.diff_plot, PALETTE[4], style=Qt.PenStyle.DashLine, step=True)
+        self.zero_line = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888888", width=1))
+        self.diff_plot.addItem(self.zero_line)
+        self.sticky = {plot: StickyRange(plot) for plot in self.plots}
         self.runs: list[_RunItems] = []
         self.results: list[RunResults | None] = []
         self.predictions: list[Prediction | None] = []
@@ -204,25 +274,90 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.smoothing = 0.0
         self.compare: tuple[int, int] | None = None
         self.steps_per_epoch = 1
+        self.epochs: int | None = None
         self.loss_plot.setLogMode(y=True)
         self._ema_cache: dict = {}
+        self.legend_html = ""
+        self.verdict = ("", "")
+        self.readout = ""
+        self._last_hover: float | None = None
         self._mouse = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=30, slot=self._hover)
-        self.shown = {self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot}
-        self._show(self.momentum_plot, 3, False)
-        self._show(self.diff_plot, 4, False)
+        self.shown = set(self.plots)
+        self._show(self.momentum_plot, 2, False)
+        self._show(self.diff_plot, 3, False)
+        self.set_scale(1.0)
+
+    # -- how it looks ---------------------------------------------------------------------------
+    def set_scale(self, scale: float) -> None:
+        """Text, lines and markers ``scale`` times their normal size (presentation mode)."""
+        self.scale = scale
+        self.mark_size = 9.0 * scale
+        points = BASE_POINT_SIZE * scale
+        tick_font = QFont()
+        tick_font.setPointSizeF(points)
+        label_style = {"color": TEXT, "font-size": f"{points:.1f}pt"}
+        for plot in self.plots:
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                axis.setTickFont(tick_font)
+                axis.setTextPen(pg.mkPen(TEXT))
+                axis.setPen(pg.mkPen("#555555"))
+                axis.setStyle(tickTextOffset=int(4 * scale))
+            plot.getAxis("left").setWidth(int(62 * scale))
+            # No SI prefixes ("lr (x0.001)" over 20..100 misleads a class): the numbers as they are.
+            plot.getAxis("left").setLabel(self.y_labels[plot], siPrefixEnableRanges=NO_SI_PREFIX, **label_style)
+            plot.getAxis("left").enableAutoSIPrefix(False)
+            plot.getAxis("bottom").setLabel(self._x_unit(), siPrefixEnableRanges=NO_SI_PREFIX, **label_style)
+            plot.getAxis("bottom").enableAutoSIPrefix(False)
+            title_height = int(26 * scale)
+            plot.titleLabel.setMaximumHeight(title_height)
+            plot.layout.setRowFixedHeight(0, title_height)
+            plot.setTitle(self.titles[plot], color=TEXT, size=f"{points + scale:.1f}pt")
+        width = line_width(scale)
+        for items in self.runs:
+            for curve in (*items.lr, *items.momentum, items.train, items.val):
+                pen = curve.opts["pen"]
+                pen.setWidthF(width)
+                curve.setPen(pen)
+            for curve in items.predicted:
+                pen = curve.opts["pen"]
+                pen.setWidthF(3 * width)
+                curve.setPen(pen)
+            for marks in (items.lr_marks, items.loss_marks):
+                marks.setSymbolSize(self.mark_size)
+            items.events.setSize(EVENT_SIZE * scale)
+        for curve in (self.diff_loss, self.diff_lr):
+            pen = curve.opts["pen"]
+            pen.setWidthF(width)
+            curve.setPen(pen)
+
+    def _x_unit(self) -> str:
+        return "step" if self.x_mode == "step" else "epoch"
+
+    def text_items(self):
+        """Every text item drawn inside the plots, with its colour (for the contrast test)."""
+        for plot in self.shown:
+            for side in ("left", "bottom"):
+                axis = plot.getAxis(side)
+                yield f"{plot.titleLabel.text} {side} ticks", axis.textPen().color().name()
+                yield f"{plot.titleLabel.text} {side} label", axis.labelStyle.get("color", "#000000")
+            yield f"{plot.titleLabel.text} title", plot.titleLabel.opts.get("color", "#000000")
 
     # -- what to show -------------------------------------------------------------------------
-    def set_runs(self, names: list[str], steps_per_epoch: int) -> None:
-        """Start over with these runs (new experiment, reset)."""
+    def set_runs(self, names: list[str], steps_per_epoch: int, epochs: int | None = None) -> None:
+        """Start over with these runs (new experiment, reset): nothing of the previous ones stays."""
         for items in self.runs:
             items.remove()
         self.runs = [_RunItems(self, i, name) for i, name in enumerate(names)]
         self.results = [None] * len(names)
         self.predictions = [None] * len(names)
         self.steps_per_epoch = max(1, steps_per_epoch)
+        self.epochs = epochs
         self._ema_cache.clear()
         if self.compare and max(self.compare) >= len(names):
             self.compare = None
+        self._set_readout("")
+        self._last_hover = None
         self.redraw()
 
     def set_predictions(self, predictions: list[Prediction | None]) -> None:
@@ -232,12 +367,17 @@ class PlotPanel(pg.GraphicsLayoutWidget):
     def set_results(self, results: list[RunResults | None]) -> None:
         self.results = list(results)
         self.redraw(predictions=False)
+        if self._last_hover is not None:
+            self._set_readout(self.readout_text(self._last_hover))
 
     def set_options(self, **options) -> None:
         for key, value in options.items():
             setattr(self, key, value)
         self.lr_plot.setLogMode(y=self.log_lr)
         self.loss_plot.setLogMode(y=self.log_loss)
+        label_style = {"color": TEXT, "font-size": f"{BASE_POINT_SIZE * self.scale:.1f}pt"}
+        for plot in self.plots:
+            plot.getAxis("bottom").setLabel(self._x_unit(), siPrefixEnableRanges=NO_SI_PREFIX, **label_style)
         self._ema_cache.clear()
         for sticky in self.sticky.values():
             sticky.current = None
@@ -248,6 +388,11 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         if self.x_mode == "step":
             return r.step.astype(float), r.step_lr
         return r.epoch.astype(float), r.epoch_lr
+
+    def _x_extent(self) -> float | None:
+        if self.epochs is None:
+            return None
+        return float(self.epochs * (self.steps_per_epoch if self.x_mode == "step" else 1))
 
     def _smoothed(self, key, values: np.ndarray) -> np.ndarray:
         if not self.smoothing or len(values) == 0:
@@ -278,7 +423,10 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             if source is not None:
                 x, lrs = self._lr_series(source)
                 for g, curve in enumerate(items.lr):
-                    curve.setData(x, lrs[:, g]) if g < lrs.shape[1] else _clear(curve)
+                    if g < lrs.shape[1]:
+                        curve.setData(*_stairs(x, lrs[:, g], 1.0))
+                    else:
+                        _clear(curve)
                 self._draw_loss(i, items, source)
                 if predictions or len(source.events) != items.events_drawn:
                     self._draw_events(items, source)
@@ -288,10 +436,37 @@ class PlotPanel(pg.GraphicsLayoutWidget):
                 if items.events_drawn:
                     items.events.clear()
                     items.events_drawn = 0
+            self._place_marks(items)
             cycled |= self._draw_momentum(items, source or (p.results if p is not None else None))
-        self._show(self.momentum_plot, 3, cycled)
+        self._show(self.momentum_plot, 2, cycled)
         self._draw_difference()
         self._fit_ranges()
+        self._publish_legend()
+
+    def _place_marks(self, items: _RunItems) -> None:
+        """Markers at x positions of this run's own (offset by run), on its lr (group 0) and loss curves.
+
+        The positions depend on the experiment's length only, so they do not crawl while the
+        run trains; a run drawn exactly over another still shows the other's markers.
+        """
+        n = max(len(self.runs), 1)
+        extent = self._x_extent()
+        # Before training the lr markers sit on the predicted curve, so the legend matches from the start.
+        lr_curve = items.lr[0] if items.lr and items.lr[0].xData is not None else \
+            (items.predicted[0] if items.predicted else None)
+        for marks, curve in ((items.lr_marks, lr_curve), (items.loss_marks, items.train)):
+            x, y = (curve.xData, curve.yData) if curve is not None else (None, None)
+            if x is None or not len(x):
+                _clear(marks)
+                continue
+            span = extent if extent else float(x[-1] - x[0]) or 1.0
+            delta = span / MARKS_PER_CURVE
+            at = x[0] + (np.arange(MARKS_PER_CURVE) + (items.index + 0.5) / n) * delta
+            at = at[at <= x[-1]]
+            rows = np.clip(np.searchsorted(x, at, side="right") - 1, 0, len(x) - 1)
+            values = np.asarray(y)[rows]
+            keep = np.isfinite(values)
+            marks.setData(at[keep], values[keep])
 
     def _fit_ranges(self) -> None:
         def data(curves):
@@ -311,7 +486,10 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             return
         x, lrs = self._lr_series(p.results)
         for g, curve in enumerate(items.predicted):
-            curve.setData(x, lrs[:, g]) if g < lrs.shape[1] else _clear(curve)
+            if g < lrs.shape[1]:
+                curve.setData(*_stairs(x, lrs[:, g], 1.0))
+            else:
+                _clear(curve)
 
     def _draw_momentum(self, items: _RunItems, source: RunResults | None) -> bool:
         """Momentum (or beta1) curves where a scheduler moves it; False when it never changes."""
@@ -358,6 +536,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         items.events_drawn = len(r.events)
 
     def _lr_at(self, r: RunResults, x: float, group: int) -> float | None:
+        """The lr in effect at ``x`` (the step or epoch it changed at, for a marker on a drop)."""
         xs, lrs = self._lr_series(r)
         if not len(xs) or group >= lrs.shape[1]:
             return None
@@ -367,16 +546,18 @@ class PlotPanel(pg.GraphicsLayoutWidget):
 
     def _draw_difference(self) -> None:
         pair = self.compare
-        if pair is None or pair[0] == pair[1] or max(pair) >= len(self.results):
-            self._show(self.diff_plot, 4, False)
+        if pair is None or pair[0] == pair[1] or max(pair) >= len(self.results) or max(pair) >= len(self.runs):
+            self._show(self.diff_plot, 3, False)
+            self._set_verdict("", "")
             return
         a, b = (self.results[k] for k in pair)
-        self._show(self.diff_plot, 4, True)
+        self._show(self.diff_plot, 3, True)
         name_a, name_b = self.runs[pair[0]].name, self.runs[pair[1]].name
+        self._title(self.diff_plot, f"difference  {name_a}  \u2212  {name_b}")
         if a is None or b is None or not len(a.step) or not len(b.step):
             _clear(self.diff_loss)
             _clear(self.diff_lr)
-            self._title(self.diff_plot, f"difference {name_a} - {name_b}: waiting for both to train")
+            self._set_verdict(f"{name_a} vs {name_b}: waiting for both to train", "waiting")
             return
         if self.x_mode == "step":
             n = min(len(a.step), len(b.step))
@@ -387,18 +568,55 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             x, loss = a.epoch[:n].astype(float), a.train_loss[:n] - b.train_loss[:n]
             lr = a.epoch_lr[:n, 0] - b.epoch_lr[:n, 0]
         self.diff_loss.setData(x, loss)
-        self.diff_lr.setData(x, lr)
-        worst_loss = float(np.nanmax(np.abs(loss))) if n else 0.0
-        worst_lr = float(np.nanmax(np.abs(lr))) if n else 0.0
-        verdict = "identical, to the bit" if worst_loss == 0 and worst_lr == 0 else \
-            f"max |d loss| {worst_loss:.3g}, max |d lr| {worst_lr:.3g}"
-        self._title(self.diff_plot, f"difference {name_a} - {name_b}: {verdict}")
+        self.diff_lr.setData(*_stairs(x, lr, 1.0))
+        self._set_verdict(*self.verdict_text(a, b, name_a, name_b))
+
+    def verdict_text(self, a: RunResults, b: RunResults, name_a: str, name_b: str) -> tuple[str, str]:
+        """The comparison in words: identical to the bit, or where the two first part."""
+        row = first_difference(a, b)
+        if row is not None:
+            return (f"{name_a} vs {name_b}: first differs at epoch {int(a.step_epoch[row])}, "
+                    f"step {int(a.step[row])}", "different")
+        n = min(len(a.step), len(b.step))
+        total = self.epochs * self.steps_per_epoch if self.epochs else None
+        if total is not None and n < total:
+            return f"{name_a} vs {name_b}: identical to the bit so far ({n} of {total} steps)", "same"
+        return f"{name_a} vs {name_b}: identical to the bit (lr and loss, all {n} steps)", "same"
+
+    def _set_verdict(self, text: str, kind: str) -> None:
+        if (text, kind) != self.verdict:
+            self.verdict = (text, kind)
+            self.verdict_changed.emit(text, kind)
+
+    def _publish_legend(self) -> None:
+        """The legend as rich text: every run with its colour and marker, then what line styles mean."""
+        parts = []
+        groups = 1
+        for items in self.runs:
+            parts.append(f"<span style='white-space:nowrap'>{swatch_html(items.index)}&nbsp;"
+                         f"{_escape(items.name)}</span>")
+            groups = max(groups, sum(1 for c in items.lr if c.xData is not None) or 1,
+                         sum(1 for c in items.predicted if c.xData is not None) or 1)
+        keys = []
+        if groups > 1:
+            keys.append("groups: " + ", ".join(f"g{g} {GROUP_WORDS[g % len(GROUP_WORDS)]}" for g in range(groups)))
+        kinds = {e.kind for r in self.results if r is not None for e in r.events if e.kind in SHOWN_EVENTS}
+        if kinds:
+            keys.append("markers on the lr: " + ", ".join(
+                f"{SYMBOL_GLYPHS.get(EVENT_SYMBOLS[k], '')} {k.replace('_', ' ')}" for k in sorted(kinds)))
+        html = " &nbsp;&nbsp; ".join(parts)
+        if keys:
+            html += " &nbsp;&nbsp;\u2502&nbsp; " + " &nbsp;\u00b7&nbsp; ".join(keys)
+        if html != self.legend_html:
+            self.legend_html = html
+            self.legend_changed.emit(html)
 
     @staticmethod
     def _title(plot, text: str) -> None:
         """Set a title only when it changes: each change re-lays out the whole plot grid."""
         if plot.titleLabel.text != text:
-            plot.setTitle(text)
+            plot.titleLabel.setText(text, **{k: v for k, v in plot.titleLabel.opts.items()
+                                             if k in ("color", "size")})
 
     def _show(self, plot, row: int, visible: bool) -> None:
         """Add a plot to the layout or take it out (a hidden item would still take its space)."""
@@ -412,16 +630,27 @@ class PlotPanel(pg.GraphicsLayoutWidget):
     # -- hover readout ----------------------------------------------------------------------------
     def _hover(self, event) -> None:
         position = event[0]
-        for plot in (self.lr_plot, self.loss_plot, self.momentum_plot, self.diff_plot):
+        for plot in self.plots:
             if plot in self.shown and plot.sceneBoundingRect().contains(position):
                 x = plot.vb.mapSceneToView(position).x()
-                self.readout.setText(self.readout_text(x))
+                self._last_hover = x
+                self._set_readout(self.readout_text(x))
                 return
 
+    def _set_readout(self, text: str) -> None:
+        if text != self.readout:
+            self.readout = text
+            self.readout_changed.emit(text)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        self._last_hover = None
+        self._set_readout("")
+        super().leaveEvent(event)
+
     def readout_text(self, x: float) -> str:
-        """The exact values of every run at ``x`` (epoch or step), as the label shows them."""
-        unit = "step" if self.x_mode == "step" else "epoch"
-        k = int(round(x))
+        """The exact values of every run at ``x`` (epoch or step), as the readout line shows them."""
+        unit = self._x_unit()
+        k = int(math.floor(x + 1e-9)) if x >= 0 else -1
         parts = [f"<b>{unit} {k}</b>"]
         for i, items in enumerate(self.runs):
             r = self.results[i] if i < len(self.results) else None
@@ -434,12 +663,18 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             if row >= len(xs) or xs[row] != k:
                 continue
             lr = ", ".join(f"{v:.6g}" for v in lrs[row] if math.isfinite(v))
-            text = f"<span style='color:{items.color}'>{items.name}</span>: lr {lr}"
+            text = f"{swatch_html(items.index)}&nbsp;{_escape(items.name)}: lr {lr}"
             if source is r:
                 losses = r.step_loss if self.x_mode == "step" else r.train_loss
                 if row < len(losses):
                     text += f", loss {losses[row]:.6g}"
                 if self.x_mode == "epoch" and row < len(r.val_loss) and math.isfinite(r.val_loss[row]):
                     text += f", val {r.val_loss[row]:.6g}"
-            parts.append(text)
+            else:
+                text += " (predicted)"
+            parts.append(f"<span style='white-space:nowrap'>{text}</span>")
         return " &nbsp; ".join(parts)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

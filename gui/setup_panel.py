@@ -7,14 +7,15 @@ import re
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QHBoxLayout, QInputDialog, QListWidget, QPushButton,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFormLayout, QGroupBox, QInputDialog, QListWidget, QPushButton, QVBoxLayout,
+                               QWidget)
 
 from engine.errors import ExperimentError
 from engine.fields import DATA_FIELDS, EXPERIMENT_FIELDS
 
 from .forms.fields import UNSET, FieldEditor, make_editor, mark_error
 from .forms.run_editor import RunEditor
+from .widgets import FlowLayout
 
 __all__ = ["SetupPanel", "split_path", "NEW_RUN"]
 
@@ -41,6 +42,8 @@ class SetupPanel(QWidget):
 
         settings = QGroupBox("Experiment", self)
         form = QFormLayout(settings)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.settings: dict[str, FieldEditor] = {}
         for name, spec in EXPERIMENT_FIELDS.items():
             self.settings[name] = make_editor(spec, settings)
@@ -56,7 +59,7 @@ class SetupPanel(QWidget):
         runs_layout = QVBoxLayout(runs_box)
         self.run_list = QListWidget(runs_box)
         self.run_list.setMaximumHeight(110)
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()
         for label, slot in (("Add", self.add_run), ("Duplicate", self.duplicate_run), ("Rename", self.rename_run),
                             ("Remove", self.remove_run)):
             button = QPushButton(label, runs_box)
@@ -64,7 +67,9 @@ class SetupPanel(QWidget):
             buttons.addWidget(button)
             setattr(self, f"{label.lower()}_button", button)
         runs_layout.addWidget(self.run_list)
-        runs_layout.addLayout(buttons)
+        button_row = QWidget(runs_box)
+        button_row.setLayout(buttons)
+        runs_layout.addWidget(button_row)
         self.editor = RunEditor(self)
         runs_layout.addWidget(self.editor, 1)
 

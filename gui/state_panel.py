@@ -3,6 +3,8 @@ the scheduler's ``last_epoch``, ``base_lrs`` and ``get_last_lr()``, and its even
 
 Values are read from the engine's objects on a timer; an lr typed into the table goes to the
 training thread as a command, applies at the next step boundary, and is recorded as an edit.
+A mistake is said inline, under the table (a modal box over the plots would stop a lesson), and
+a param group is added in a row of its own, offered only while a module is left to add.
 """
 
 from __future__ import annotations
@@ -10,14 +12,19 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QHeaderView, QLabel, QListWidget, QPushButton,
-                               QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
+                               QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+                               QWidget)
 
 from engine.registry import SCHEDULERS
+
+from .plot_style import MUTED_TEXT
 
 __all__ = ["StatePanel", "describe_value"]
 
 HIDDEN_KEYS = {"params", "foreach", "fused", "capturable", "differentiable", "maximize", "decoupled_weight_decay"}
+ERROR_STYLE = "color: #a40000; font-weight: bold;"
+LR_COLUMN_MIN = 96
 
 
 def describe_value(value) -> str:
@@ -30,79 +37,145 @@ def describe_value(value) -> str:
     return str(value)
 
 
+def _wrapped(text: str = "", parent: QWidget | None = None, style: str = "") -> QLabel:
+    label = QLabel(text, parent)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    if style:
+        label.setStyleSheet(style)
+    return label
+
+
 class StatePanel(QWidget):
     lr_edited = Signal(int, int, float, bool)   # run, group, lr, rebase
-    add_group_requested = Signal(int)            # run
+    group_added = Signal(int, str, float)        # run, module, lr
+    run_selected = Signal(int)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.run_index = 0
-        self.title = QLabel("param_groups", self)
-        self.title.setStyleSheet("font-weight: bold;")
+        self.runs = QComboBox(self)
+        self.runs.setToolTip("the run whose optimizer and scheduler are shown")
+        self.runs.currentIndexChanged.connect(self._run_picked)
+        self.title = _wrapped("", self, "font-weight: bold;")
         self.table = QTableWidget(0, 0, self)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setMinimumSectionSize(48)
         self.table.setToolTip("Double-click an lr to edit it while the run trains or is paused.")
-        self.rebase = QCheckBox("also rebase the scheduler (scale its base lrs so the edit persists)", self)
-        self.effect = QLabel(self)
-        self.effect.setWordWrap(True)
-        self.effect.setStyleSheet("color: #555;")
-        self.add_group = QPushButton("Add param group...", self)
-        self.add_group.setToolTip("optimizer.add_param_group for a module not yet trained (fine-tuning)")
-        self.add_group.clicked.connect(lambda: self.add_group_requested.emit(self.run_index))
-        self.scheduler = QLabel(self)
-        self.scheduler.setWordWrap(True)
+        self.message = _wrapped("", self, ERROR_STYLE)
+        self.message.hide()
+        self.rebase = QCheckBox("also rebase the scheduler", self)
+        self.rebase.setToolTip("Scale the scheduler's base lrs by the same ratio as the edit, so the rest of "
+                               "the schedule continues from the edited lr instead of returning to its own.")
+        self.effect = _wrapped("", self, f"color: {MUTED_TEXT};")
+
+        self.add_row = QWidget(self)
+        self.add_module = QComboBox(self.add_row)
+        self.add_lr = QLineEdit("0.01", self.add_row)
+        self.add_lr.setPlaceholderText("lr")
+        self.add_lr.setMaximumWidth(110)
+        self.add_button = QPushButton("Add", self.add_row)
+        self.add_button.setToolTip("optimizer.add_param_group({'params': module.parameters(), 'lr': ...}): "
+                                   "the article's fine-tuning recipe, at the next step")
+        self.add_button.clicked.connect(self._add_group)
+        self.add_lr.returnPressed.connect(self._add_group)
+        add_layout = QHBoxLayout(self.add_row)
+        add_layout.setContentsMargins(0, 0, 0, 0)
+        add_layout.addWidget(QLabel("add group:", self.add_row))
+        add_layout.addWidget(self.add_module, 1)
+        add_layout.addWidget(QLabel("lr", self.add_row))
+        add_layout.addWidget(self.add_lr, 1)
+        add_layout.addWidget(self.add_button)
+        self.add_row.hide()
+        self.scheduler = _wrapped("", self)
         self.scheduler.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.events = QListWidget(self)
+        self.events.setWordWrap(True)
 
-        left = QWidget(self)
-        left_layout = QVBoxLayout(left)
-        left_layout.setContentsMargins(0, 0, 0, 0)
-        left_layout.addWidget(self.title)
-        left_layout.addWidget(self.table, 1)
-        row = QHBoxLayout()
-        row.addWidget(self.rebase)
-        row.addStretch(1)
-        row.addWidget(self.add_group)
-        left_layout.addLayout(row)
-        left_layout.addWidget(self.effect)
-        left_layout.addWidget(self.scheduler)
-        right = QWidget(self)
-        right_layout = QVBoxLayout(right)
-        right_layout.setContentsMargins(0, 0, 0, 0)
-        label = QLabel("events", right)
-        label.setStyleSheet("font-weight: bold;")
-        right_layout.addWidget(label)
-        right_layout.addWidget(self.events)
-        splitter = QSplitter(self)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setSizes([700, 400])
+        top = QWidget(self)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        picker = QHBoxLayout()
+        picker.addWidget(QLabel("run:", top))
+        picker.addWidget(self.runs, 1)
+        top_layout.addLayout(picker)
+        top_layout.addWidget(self.title)
+        top_layout.addWidget(self.table, 1)
+        top_layout.addWidget(self.message)
+        top_layout.addWidget(self.rebase)
+        top_layout.addWidget(self.effect)
+        top_layout.addWidget(self.add_row)
+        top_layout.addWidget(self.scheduler)
+        bottom = QWidget(self)
+        bottom_layout = QVBoxLayout(bottom)
+        bottom_layout.setContentsMargins(0, 0, 0, 0)
+        bottom_layout.addWidget(QLabel("<b>events</b>", bottom))
+        bottom_layout.addWidget(self.events)
+        splitter = QSplitter(Qt.Orientation.Vertical, self)
+        splitter.addWidget(top)
+        splitter.addWidget(bottom)
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 1)
+        splitter.setChildrenCollapsible(False)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(splitter)
         self.columns: list[str] = []
         self._events_shown = 0
         self.table.itemChanged.connect(self._item_changed)
         self.show_run(None, 0, None)
 
-    def show_run(self, run, index: int, scheduler_type: str | None, editable: bool = False) -> None:
-        """Fill the panel from a :class:`RunTrainer` (or clear it when ``run`` is None)."""
+    # -- runs ---------------------------------------------------------------------------------------
+    def set_run_names(self, names: list[str], current: int) -> None:
+        self.runs.blockSignals(True)
+        if [self.runs.itemText(i) for i in range(self.runs.count())] != names:
+            self.runs.clear()
+            self.runs.addItems(names)
+        self.runs.setCurrentIndex(min(current, len(names) - 1))
+        self.runs.blockSignals(False)
+
+    def _run_picked(self, index: int) -> None:
+        if index >= 0:
+            self.run_selected.emit(index)
+
+    # -- what is shown -------------------------------------------------------------------------------
+    def show_run(self, run, index: int, scheduler_type: str | None, editable: bool = False,
+                 state: str = "", free_modules: list[str] | None = None) -> None:
+        """Fill the panel from a :class:`RunTrainer` (or clear it when ``run`` is None).
+
+        ``state`` is the session's (running, paused, stopped, finished); ``free_modules`` the
+        modules a group could still be added for.
+        """
+        if index != self.run_index:
+            self.clear_message()
         self.run_index = index
         spec = SCHEDULERS.get(scheduler_type) if scheduler_type else None
         self.effect.setText(f"An lr edit under {spec.name}: {spec.lr_edit_effect}." if spec and spec.lr_edit_effect
                             else "No scheduler: an edited lr stays until the next manual decay or edit.")
-        self.add_group.setEnabled(run is not None and editable)
+        self.rebase.setEnabled(spec is not None)
+        self._show_add_row(run is not None and editable and bool(free_modules), free_modules or [])
         if run is None:
-            self.title.setText("param_groups (start training to see the optimizer's live state)")
+            self.title.setText("param_groups: start training to see the optimizer's live state")
+            self.table.blockSignals(True)
             self.table.setRowCount(0)
+            self.table.setColumnCount(0)
+            self.table.blockSignals(False)
+            self.columns = []
             self.scheduler.setText("")
             self.events.clear()
             self._events_shown = 0
             return
-        self.title.setText(f"{run.name}: optimizer.param_groups ({type(run.optimizer).__name__}, {run.status})")
+        status = run.status if run.status != "running" else (state or run.status)
+        self.title.setText(f"{type(run.optimizer).__name__}.param_groups  ({status})")
         self._fill_groups(run, editable)
         self._fill_scheduler(run)
         self._fill_events(run)
+
+    def _show_add_row(self, offered: bool, modules: list[str]) -> None:
+        if [self.add_module.itemText(i) for i in range(self.add_module.count())] != modules:
+            self.add_module.clear()
+            self.add_module.addItems(modules)
+        self.add_row.setVisible(offered)
 
     def _fill_groups(self, run, editable: bool) -> None:
         if self.table.state() == QTableWidget.State.EditingState:
@@ -115,6 +188,8 @@ class StatePanel(QWidget):
             self.columns = columns
             self.table.setColumnCount(len(columns))
             self.table.setHorizontalHeaderLabels(columns)
+            lr = self.table.horizontalHeaderItem(1)
+            lr.setToolTip("double-click to edit while the run trains or is paused")
         self.table.setRowCount(len(groups))
         for r, group in enumerate(groups):
             module = run.modules[r] if r < len(run.modules) else "?"
@@ -126,10 +201,13 @@ class StatePanel(QWidget):
                     self.table.setItem(r, c, item)
                 if item.text() != text:
                     item.setText(text)
+                    item.setToolTip(text)
                 flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                 if key == "lr" and editable:
                     flags |= Qt.ItemFlag.ItemIsEditable
                 item.setFlags(flags)
+        if self.table.columnWidth(1) < LR_COLUMN_MIN:
+            self.table.horizontalHeader().resizeSection(1, LR_COLUMN_MIN)
         self.table.blockSignals(False)
 
     def _fill_scheduler(self, run) -> None:
@@ -137,7 +215,7 @@ class StatePanel(QWidget):
         if s is None:
             self.scheduler.setText("scheduler: none")
             return
-        parts = [f"scheduler: {type(s).__name__}", f"last_epoch {s.last_epoch}"]
+        parts = [f"<b>{type(s).__name__}</b>", f"last_epoch {s.last_epoch}"]
         if hasattr(s, "base_lrs"):
             parts.append(f"base_lrs {describe_value(list(s.base_lrs))}")
         try:
@@ -146,7 +224,7 @@ class StatePanel(QWidget):
             pass
         if hasattr(s, "num_bad_epochs"):
             parts.append(f"best {describe_value(s.best)}, num_bad_epochs {s.num_bad_epochs}")
-        self.scheduler.setText("  ·  ".join(parts))
+        self.scheduler.setText(" \u00b7 ".join(parts))
 
     def _fill_events(self, run) -> None:
         events = run.recorder.events
@@ -164,6 +242,15 @@ class StatePanel(QWidget):
         self.events.clear()
         self._events_shown = 0
 
+    # -- what a person does ---------------------------------------------------------------------------
+    def show_message(self, text: str) -> None:
+        """Say what went wrong, here (no dialog over the plots); the next good edit clears it."""
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
+    def clear_message(self) -> None:
+        self.show_message("")
+
     def _item_changed(self, item: QTableWidgetItem) -> None:
         if self.columns[item.column()] != "lr":
             return
@@ -172,3 +259,14 @@ class StatePanel(QWidget):
         except ValueError:
             value = math.nan
         self.lr_edited.emit(self.run_index, item.row(), value, self.rebase.isChecked())
+
+    def _add_group(self) -> None:
+        module = self.add_module.currentText()
+        if not module:
+            return
+        try:
+            lr = float(self.add_lr.text())
+        except ValueError:
+            self.show_message(f"add_param_group: the lr of {module} must be a number, got {self.add_lr.text()!r}")
+            return
+        self.group_added.emit(self.run_index, module, lr)

@@ -62,7 +62,8 @@ def test_prediction_and_log_axes(panel):
     exp, (r,) = trained()
     panel.set_runs(["a"], exp.steps_per_epoch)
     panel.set_predictions([predict_schedule(exp, 0)])
-    assert panel.runs[0].predicted[0].yData.tolist() == r.epoch_lr[:, 0].tolist()
+    # drawn as stairs: the last epoch's lr holds to the end of the run
+    assert panel.runs[0].predicted[0].yData.tolist() == [*r.epoch_lr[:, 0].tolist(), r.epoch_lr[-1, 0]]
     panel.set_options(log_lr=True)
     assert panel.lr_plot.getAxis("left").logMode
 

@@ -58,7 +58,8 @@ def test_preview_is_drawn_before_training(qtbot, make_window):
     assert prediction.results.epoch_lr[:, 0].tolist() == [0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125,
                                                          0.00625, 0.00625]
     curve = window.plots.runs[0].predicted[0]
-    assert len(curve.xData) == 8 and window.plots.runs[0].lr[0].xData is None  # nothing trained yet
+    # a staircase: each epoch's lr holds from its start to the next epoch's (8 epochs, 9 edges)
+    assert curve.xData.tolist() == list(range(9)) and window.plots.runs[0].lr[0].xData is None
 
 
 def test_the_preview_follows_the_form(qtbot, make_window):
@@ -75,7 +76,7 @@ def test_a_run_trains_to_the_end(qtbot, make_window):
     session = window.controller.session
     results = window.series[0].results()
     assert len(results.epoch) == 8 and len(results.step) == session.total_steps
-    assert len(window.plots.runs[0].lr[0].xData) == 8
+    assert len(window.plots.runs[0].lr[0].xData) == 8 + 1  # 8 epochs drawn as stairs
     assert window.progress.value() == window.progress.maximum()
     assert "epoch 8/8" in window.counts.text()
     assert not window.controller.busy
@@ -158,19 +159,22 @@ def test_an_invalid_edit_is_refused_with_a_message(qtbot, make_window):
     assert "expected a number > 0" in window.last_message[1]
 
 
-def test_add_param_group_mid_run(qtbot, make_window, monkeypatch):
-    from PySide6.QtWidgets import QInputDialog
-
+def test_add_param_group_mid_run(qtbot, make_window):
     window = make_window({**small(epochs=200, groups=[{"module": "layer", "lr": 0.05}]), "model": "bottleneck"})
     paused_after_one_epoch(qtbot, window)
-    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("layer2", True))
-    monkeypatch.setattr(QInputDialog, "getDouble", lambda *a, **k: (0.02, True))
-    window.add_group(0)
+    window.refresh_state()
+    state = window.state
+    assert state.add_row.isVisibleTo(state) and window.add_group_action.isEnabled()
+    assert [state.add_module.itemText(i) for i in range(state.add_module.count())] == ["layer2"]
+    state.add_lr.setText("0.02")
+    state.add_button.click()  # one inline row: no dialog
     window.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
     run = window.controller.session.runs[0]
     assert len(run.optimizer.param_groups) == 2 and run.status == "finished"
     assert window.setup.runs[0]["edits"][0]["add_group"] == {"module": "layer2", "lr": 0.02}
+    window.refresh_state()
+    assert not state.add_row.isVisibleTo(state) and not window.add_group_action.isEnabled()  # nothing left
 
 
 def test_closing_during_a_run_stops_the_engine_within_a_second(qtbot, make_window):
@@ -234,7 +238,9 @@ def test_compare_two_runs_shows_their_difference(qtbot, make_window):
     window.start()
     wait_state(qtbot, window, FINISHED)
     window.refresh()
-    assert "identical, to the bit" in window.plots.diff_plot.titleLabel.text
+    text, kind = window.plots.verdict
+    assert kind == "same" and "identical to the bit" in text
+    assert window.plot_area.badge.isVisibleTo(window.plot_area) and "identical to the bit" in window.plot_area.badge.text()
     x, y = window.plots.diff_loss.xData, window.plots.diff_loss.yData
     assert len(x) == 20 and not np.any(y)
 
@@ -301,7 +307,7 @@ def test_runs_can_be_picked_while_training_but_not_edited(qtbot, make_window):
     assert window.setup.run_list.isEnabled() and not window.setup.editor.isEnabled()
     window.setup.select_run(1)
     window.refresh_state()
-    assert window.state.title.text().startswith("b:")
+    assert window.state.runs.currentText() == "b" and window.state.title.text().startswith("SGD.param_groups")
     window.edit_lr(1, 0, 0.02, False)
     window.stop()
     wait_state(qtbot, window, STOPPED)

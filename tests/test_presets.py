@@ -94,12 +94,6 @@ def test_titles_name_the_schedulers_of_single_scheduler_presets():
             assert preset.title.startswith(types.pop()), preset.name
 
 
-def test_preset_unpacks_as_name_and_description_for_old_callers():
-    preset = Preset("steplr", "StepLR(step_size=5, gamma=0.5)", "Halves the lr")
-    name, description = preset
-    assert (name, description) == ("steplr", "Halves the lr")
-
-
 def test_unknown_preset_lists_the_names_in_order():
     with pytest.raises(ExperimentError, match="available: " + ", ".join(ARTICLE)):
         preset_path("steplR")

@@ -14,7 +14,7 @@ __all__ = ["ClassForm", "ClassPicker", "picker_layout"]
 
 
 def picker_layout(owner: QWidget, combo: QComboBox) -> tuple[QLabel, QStackedWidget]:
-    """The layout of a class picker: the combo box, torch's summary of the class, its form."""
+    """The layout of a class picker: the combo box, the class in a sentence (the registry's summary), its form."""
     summary = QLabel(owner)
     summary.setWordWrap(True)
     summary.setStyleSheet("color: #555;")
@@ -39,6 +39,7 @@ class ClassForm(QWidget):
         layout = QFormLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # a narrow panel: the field goes below
         for name, param in spec.params.items():
             if name in skip:
                 continue

@@ -26,10 +26,17 @@ class GroupsEditor(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.enabled = QCheckBox("Per-layer param groups (leave a module out to train only part of the model)", self)
+        self.enabled = QCheckBox("Per-layer param groups", self)
+        self.enabled.setToolTip("One param group per ticked module, each with its own options; "
+                                "a module left unticked is not trained (training only part of the model).")
         self.table = QTableWidget(len(MODULES), 0, self)
         self.table.setVerticalHeaderLabels(list(MODULES))
-        self.note = QLabel("Without groups the optimizer gets model.parameters(): one group, every layer.", self)
+        header = self.table.horizontalHeader()
+        header.setMinimumSectionSize(56)
+        header.setDefaultSectionSize(90)
+        self.note = QLabel("Without groups the optimizer gets model.parameters(): one group, every layer. "
+                           "With them, tick the modules to train (one group each); an empty cell takes the "
+                           "optimizer's value.", self)
         self.note.setWordWrap(True)
         self.note.setStyleSheet("color: #555;")
         layout = QVBoxLayout(self)
@@ -70,6 +77,11 @@ class GroupsEditor(QWidget):
             for c, name in enumerate(self.columns[1:], start=1):
                 self.table.setItem(r, c, QTableWidgetItem(format_value((options or {}).get(name))))
         self.table.resizeColumnsToContents()
+        for c, name in enumerate(self.columns):
+            # room for a typed value such as 0.00125 (never "..."): the lr column most of all
+            wanted = 100 if name == "lr" else 72 if c else 48
+            if self.table.columnWidth(c) < wanted:
+                self.table.setColumnWidth(c, wanted)
         self.table.blockSignals(False)
         self._check_all()
 
@@ -85,6 +97,12 @@ class GroupsEditor(QWidget):
 
     def _toggled(self, on: bool) -> None:
         self.table.setEnabled(on)
+        if on and not self._rows():
+            # Groups with no module would train nothing: start from one group per module.
+            self.table.blockSignals(True)
+            for r in range(len(self.order)):
+                self.table.item(r, 0).setCheckState(Qt.CheckState.Checked)
+            self.table.blockSignals(False)
         self.changed.emit()
 
     def _cell_value(self, r: int, c: int):

@@ -5,11 +5,11 @@ from __future__ import annotations
 import tomllib
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QScrollArea, QTabWidget,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QTabWidget, QVBoxLayout, QWidget
 
 from engine.fields import MANUAL_FIELDS
 
+from ..widgets import VerticalScrollArea
 from .fields import UNSET, make_editor, mark_error
 from .groups_editor import GroupsEditor
 from .optimizer_editor import OptimizerEditor
@@ -24,12 +24,17 @@ class ManualEditor(QGroupBox):
     changed = Signal()
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__("Manual decay: param_groups[...]['lr'] *= factor", parent)
+        super().__init__("Manual decay (lr *= factor)", parent)
+        self.setToolTip("The article's loop: every `every` epochs from `start`,\n"
+                        "for g in optimizer.param_groups: g['lr'] *= factor")
         self.setCheckable(True)
         self.setChecked(False)
         layout = QFormLayout(self)
+        layout.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.editors = {name: make_editor(spec, self) for name, spec in MANUAL_FIELDS.items()}
-        self.editors["start"].edit.setPlaceholderText("default: every (0 = the article's loop, fires at epoch 0)")
+        self.editors["start"].edit.setPlaceholderText("default: every")
+        self.editors["start"].edit.setToolTip("default: every; 0 is the article's loop (it fires at epoch 0 too)\n\n"
+                                              + self.editors["start"].help)
         for name, editor in self.editors.items():
             layout.addRow(name, editor)
             editor.changed.connect(self.changed)
@@ -96,11 +101,8 @@ class EditsEditor(QWidget):
         self.text.blockSignals(False)
 
 
-def _scrolled(widget: QWidget) -> QScrollArea:
-    area = QScrollArea()
-    area.setWidgetResizable(True)
-    area.setWidget(widget)
-    return area
+def _scrolled(widget: QWidget) -> VerticalScrollArea:
+    return VerticalScrollArea(widget)
 
 
 class RunEditor(QTabWidget):
@@ -119,13 +121,20 @@ class RunEditor(QTabWidget):
         schedule_layout = QVBoxLayout(schedule_page)
         schedule_layout.addWidget(self.scheduler)
         schedule_layout.addWidget(self.manual)
-        self.addTab(_scrolled(self.optimizer), "Optimizer")
+        self.scroll_areas = [_scrolled(self.optimizer), _scrolled(schedule_page)]
+        self.addTab(self.scroll_areas[0], "Optimizer")
         self.addTab(self.groups, "Param groups")
-        self.addTab(_scrolled(schedule_page), "Schedule")
+        self.addTab(self.scroll_areas[1], "Schedule")
         self.addTab(self.edits, "Edits")
         self.optimizer.type_changed.connect(self.groups.set_optimizer)
         for part in (self.optimizer, self.groups, self.scheduler, self.manual, self.edits):
             part.changed.connect(self.changed)
+
+    def scroll_to_top(self) -> None:
+        """Another experiment: its forms start at the top, on the first tab."""
+        for area in self.scroll_areas:
+            area.verticalScrollBar().setValue(0)
+        self.setCurrentIndex(0)
 
     def value(self) -> dict:
         table: dict = {"optimizer": self.optimizer.value()}
