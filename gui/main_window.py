@@ -15,7 +15,7 @@ import tomli_w
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QSizePolicy, QStyle, QTabWidget, QToolBar, QWidget)
+                               QMessageBox, QProgressBar, QStyle, QTabWidget, QToolBar, QWidget)
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from engine.checkpoint import load_state, save_state
@@ -37,7 +37,7 @@ from .settings import open_settings
 from .setup_panel import NEW_RUN, SetupPanel
 from .state_panel import StatePanel
 from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED, TrainingController
-from .widgets import VerticalScrollArea, install_style
+from .widgets import ElidedLabel, VerticalScrollArea, install_style
 
 __all__ = ["MainWindow"]
 
@@ -60,9 +60,10 @@ def default_experiment() -> dict:
     return {"epochs": 50, "runs": [{"name": "Adam", **NEW_RUN}]}
 
 
-def side_width(window_width: int) -> int:
-    """The side panel's width for a window this wide: a third, within what its forms need."""
-    return max(330, min(470, window_width // 3))
+def side_width(window_width: int, scale: float = 1.0) -> int:
+    """The side panel's width for a window this wide: a third, within what its forms need at
+    this text scale, and never more than half the window."""
+    return min(window_width // 2, max(int(330 * scale), min(int(470 * scale), window_width // 3)))
 
 
 class MainWindow(QMainWindow):
@@ -304,8 +305,7 @@ class MainWindow(QMainWindow):
 
     def _build_status(self) -> None:
         status = self.statusBar()
-        self.status_label = QLabel(self)
-        self.status_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.status_label = ElidedLabel("", self)
         self.progress = QProgressBar(self)
         self.progress.setRange(0, 100)
         self.progress.setTextVisible(True)
@@ -338,21 +338,26 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self.update_toolbar_rows()
-        QTimer.singleShot(0, self.fit_side_panel)  # once the docks have their new geometry
+        self.fit_side_panel()
+        QTimer.singleShot(0, self.fit_side_panel)  # and once the docks have their new geometry
 
-    def fit_side_panel(self) -> None:
-        """A narrower window takes the space from the side panel, not from the plots."""
-        widest = side_width(self.width())
+    def fit_side_panel(self, exact: bool = False) -> None:
+        """A narrower window takes the space from the side panel, not from the plots; ``exact``
+        sets the panel to its width for this window and text scale (after a scale change)."""
+        width = side_width(self.width(), self.presentation.scale if self.presentation.active else 1.0)
         docks = [d for d in self.side_docks if d.isVisible() and not d.isFloating()]
-        widest_dock = max(docks, key=lambda d: d.width(), default=None)
-        if widest_dock is not None and widest_dock.width() > widest:
-            self.resizeDocks([widest_dock], [widest], Qt.Orientation.Horizontal)
+        current = max(docks, key=lambda d: d.width(), default=None)
+        if current is not None and (current.width() > width or exact and current.width() != width):
+            # every dock of the tab group: Qt applies the size of the one that is the current tab
+            self.resizeDocks(docks, [width] * len(docks), Qt.Orientation.Horizontal)
 
     # -- the side panel and presentation mode ---------------------------------------------------------
     def set_side_panel(self, visible: bool) -> None:
         for dock in self.side_docks:
             dock.setVisible(visible)
         self.side_action.setChecked(visible)
+        if visible:
+            QTimer.singleShot(0, lambda: self.fit_side_panel(exact=self.presentation.active))
 
     def side_panel_shown(self) -> bool:
         return any(dock.toggleViewAction().isChecked() for dock in self.side_docks)
@@ -604,7 +609,6 @@ class MainWindow(QMainWindow):
         if text is None:
             return
         self.status_label.setText(text)
-        self.status_label.setToolTip(text)
         self.status_label.setStyleSheet(WARNING_STYLE if warning else "")
 
     def refresh(self) -> None:

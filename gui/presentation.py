@@ -91,3 +91,4 @@ class Presentation:
         w.fit_status_bar()
         w.update_toolbar_rows()
         QTimer.singleShot(0, w.update_toolbar_rows)  # again once every widget has taken the new font
+        QTimer.singleShot(0, lambda: w.fit_side_panel(exact=True))

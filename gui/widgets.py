@@ -3,6 +3,7 @@
 * :class:`VerticalScrollArea` scrolls only up and down: its contents always take the viewport's
   width, so pressing Tab into a field can never scroll a form sideways (and cut its labels).
 * :class:`FlowLayout` puts buttons in rows that wrap, so a row of them fits any width.
+* :class:`ElidedLabel` ends a line that does not fit in "..." and says all of it on hover.
 * :class:`LabStyle` keeps the mouse wheel from changing a field that has no focus (a combo box
   scrolled past in a form must not change a scheduler's option) and tells combo boxes not to
   ask for their longest entry's width.
@@ -11,9 +12,11 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt
-from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLayout, QProxyStyle, QScrollArea, QStyle, QWidget
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QLabel, QLayout, QProxyStyle, QScrollArea, QSizePolicy,
+                               QStyle, QWidget)
 
-__all__ = ["VerticalScrollArea", "FlowLayout", "LabStyle", "install_style"]
+__all__ = ["VerticalScrollArea", "FlowLayout", "ElidedLabel", "LabStyle", "install_style"]
 
 DEFAULT_ADJUST = QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow
 
@@ -123,6 +126,31 @@ class FlowLayout(QLayout):
             x += hint.width() + self._spacing
             row_height = max(row_height, hint.height())
         return y + row_height - rect.y() + margins.bottom()
+
+
+class ElidedLabel(QLabel):
+    """One line of plain text that ends in "..." when it does not fit; the tooltip says all of it."""
+
+    def __init__(self, text: str = "", parent: QWidget | None = None):
+        super().__init__(text, parent)
+        self.setProperty("elides", True)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self.setToolTip(text)
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(0, super().minimumSizeHint().height())
+
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        rect = self.contentsRect()
+        text = self.fontMetrics().elidedText(self.text(), Qt.TextElideMode.ElideRight, rect.width())
+        painter.setPen(self.palette().color(self.foregroundRole()))
+        painter.drawText(rect, int(self.alignment() | Qt.AlignmentFlag.AlignVCenter), text)
+        painter.end()
 
 
 class LabStyle(QProxyStyle):

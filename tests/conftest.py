@@ -8,6 +8,17 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+# Nothing the tests do may show up in a person's Open Recent or window layout: every window
+# (and every `main.py gui` the tests start, which inherits the environment) keeps its settings
+# in a throw-away file. gui/settings.py reads this variable.
+_SETTINGS_DIR = tempfile.mkdtemp(prefix="lrlab-test-settings-")
+atexit.register(shutil.rmtree, _SETTINGS_DIR, ignore_errors=True)
+os.environ["LRLAB_SETTINGS"] = os.path.join(_SETTINGS_DIR, "settings.ini")
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -62,8 +73,9 @@ def make_window(qtbot, tmp_path):
 
     windows = []
 
-    def make(raw: dict | None = None):
-        settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat)
+    def make(raw: dict | None = None, settings: QSettings | None = None):
+        if settings is None:
+            settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings)
         windows.append(window)
         if raw is not None:

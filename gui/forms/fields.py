@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QWidget
 
 from engine.errors import ExperimentError, show_value
@@ -108,6 +108,16 @@ class FieldEditor(QWidget):
         mark_error(self.input_widget(), message, self.help)
 
 
+class _LineEdit(QLineEdit):
+    """A line edit that asks for room for its placeholder ("default 0.9, 0.999"), so a narrow form
+    puts the field under its label (QFormLayout.WrapLongRows) rather than cut the hint."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        hint = super().minimumSizeHint()
+        wanted = min(self.fontMetrics().horizontalAdvance(self.placeholderText()) + 14, 24 * self.fontMetrics().averageCharWidth())
+        return QSize(max(hint.width(), wanted), hint.height())
+
+
 class TextFieldEditor(FieldEditor):
     """Numbers (scientific notation too), lists, per-group values and expressions, as text."""
 
@@ -117,7 +127,7 @@ class TextFieldEditor(FieldEditor):
         self.kind = ftype.kind
         if isinstance(ftype, PerGroup) and isinstance(ftype.item, Expression):
             self.kind = "expression_list"
-        self.edit = QLineEdit(self)
+        self.edit = _LineEdit(self)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.edit)
