@@ -2,8 +2,9 @@
 [--screenshot PNG] [--quit] [--size WxH] [--settings FILE]``.
 
 Errors are reported like ``run``'s: an unknown preset or a file that cannot be read prints one
-``error: path: message`` line and exits 2 before any window opens; with ``--autorun``, an
-experiment that cannot start does the same (after the screenshot, when one was asked for).
+``error: path: message`` line and exits 2 before any window opens. An experiment that cannot
+start opens with its fields marked (that is how a person fixes it), but with ``--quit`` (a
+script, not a person) it prints the same line and exits 2, after the screenshot if one was asked.
 """
 
 from __future__ import annotations
@@ -132,7 +133,7 @@ def run_app(args) -> int:
                 print(f"error: cannot write {screenshot}", file=sys.stderr)
                 outcome["code"] = 1
         if args.quit:
-            if getattr(args, "autorun", False) and cannot_start() is not None:
+            if cannot_start() is not None:  # a scripted run must not pass an experiment that cannot run
                 print(f"error: {cannot_start()}", file=sys.stderr)
                 outcome["code"] = outcome["code"] or EXIT_INVALID
             window.dirty = False  # a demonstration run: nothing to ask about

@@ -1,18 +1,19 @@
 """The article's examples, in the article's order, as the first thing a newcomer sees.
 
-Each is a button with the example's title and its one-line description; one click opens it.
+Each is a card with the example's title and its one-line description, both wrapping to the
+panel's width; one click (or Enter) opens it.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtWidgets import QCommandLinkButton, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from engine.presets import list_presets
 
 from .plot_style import MUTED_TEXT
 
-__all__ = ["ExamplesPanel", "preset_entries"]
+__all__ = ["ExamplesPanel", "ExampleCard", "preset_entries"]
 
 
 def preset_entries() -> list[tuple[str, str, str]]:
@@ -20,14 +21,40 @@ def preset_entries() -> list[tuple[str, str, str]]:
     return [(preset.name, preset.title, preset.description) for preset in list_presets()]
 
 
-class ExampleButton(QCommandLinkButton):
-    """A title and its description; the description wraps, so the button fits a narrow panel."""
+class ExampleCard(QPushButton):
+    """A button holding two wrapped labels: the title, in bold, and the description."""
 
-    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
-        return QSize(180, self.heightForWidth(180))
+    def __init__(self, number: int, title: str, description: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = QLabel(f"<b>{number}. {title}</b>", self)
+        self.description = QLabel(description, self)
+        self.setAccessibleName(f"{number}. {title}")
+        self.setAccessibleDescription(description)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.setSpacing(2)
+        for label in (self.title, self.description):
+            label.setWordWrap(True)
+            label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            layout.addWidget(label)
+        self.description.setStyleSheet(f"color: {MUTED_TEXT};")
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 - Qt's name
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        inner = max(width - 20, 40)
+        return self.title.heightForWidth(inner) + self.description.heightForWidth(inner) + 2 + 12
 
     def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(240, self.heightForWidth(240))
+        return QSize(260, self.heightForWidth(260))
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802
+        return QSize(160, self.heightForWidth(self.width() if self.width() > 160 else 160))
 
 
 class ExamplesPanel(QWidget):
@@ -42,11 +69,11 @@ class ExamplesPanel(QWidget):
         intro.setWordWrap(True)
         intro.setStyleSheet(f"color: {MUTED_TEXT};")
         layout.addWidget(intro)
-        self.buttons: dict[str, ExampleButton] = {}
+        self.buttons: dict[str, ExampleCard] = {}
         for number, (name, title, description) in enumerate(preset_entries(), start=1):
-            button = ExampleButton(f"{number}. {title}", description, self)
-            button.setToolTip(f"{title}\n{description}\n\n(preset {name!r}: main.py run --preset {name})")
-            button.clicked.connect(lambda _=False, n=name: self.open_requested.emit(n))
-            layout.addWidget(button)
-            self.buttons[name] = button
+            card = ExampleCard(number, title, description, self)
+            card.setToolTip(f"{title}\n{description}\n\n(main.py run --preset {name} trains it without the window)")
+            card.clicked.connect(lambda _=False, n=name: self.open_requested.emit(n))
+            layout.addWidget(card)
+            self.buttons[name] = card
         layout.addStretch(1)

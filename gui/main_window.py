@@ -60,6 +60,16 @@ def default_experiment() -> dict:
     return {"epochs": 50, "runs": [{"name": "Adam", **NEW_RUN}]}
 
 
+def first_size() -> tuple[int, int]:
+    """The window's size before any is remembered: 1440x920, or the screen's if it is smaller."""
+    app = QApplication.instance()
+    screen = app.primaryScreen() if app is not None else None
+    if screen is None or app.platformName() == "offscreen":
+        return 1440, 920
+    available = screen.availableGeometry()
+    return min(1440, available.width()), min(920, available.height())
+
+
 def side_width(window_width: int, scale: float = 1.0) -> int:
     """The side panel's width for a window this wide: a third, within what its forms need at
     this text scale, and never more than half the window."""
@@ -100,6 +110,7 @@ class MainWindow(QMainWindow):
         self.state = StatePanel()
         self.examples = ExamplesPanel()
         self.setCentralWidget(self.plot_area)
+        self.plot_area.setMinimumSize(360, 300)  # a small window shrinks the side panel, never the plots away
         self.setup_scroll = VerticalScrollArea(self.setup)
         self.examples_dock = self._dock("Examples", VerticalScrollArea(self.examples))
         self.setup_dock = self._dock("Setup", self.setup_scroll)
@@ -124,13 +135,15 @@ class MainWindow(QMainWindow):
         self.setup.changed.connect(self._edited)
         self.setup.run_selected.connect(self._run_selected)
         self.state.run_selected.connect(self.setup.select_run)
+        self.state.refresh_requested.connect(self.refresh_state)
         self.state.lr_edited.connect(self.edit_lr)
         self.state.group_added.connect(self.submit_group)
         self.examples.open_requested.connect(self.open_preset)
 
-        self.resize(1440, 920)
-        self.resizeDocks([self.setup_dock], [side_width(1440)], Qt.Orientation.Horizontal)
-        self.setup_dock.raise_()
+        width, height = first_size()
+        self.resize(width, height)
+        self.resizeDocks(self.side_docks, [side_width(width)] * 3, Qt.Orientation.Horizontal)
+        self.examples_dock.raise_()  # a newcomer sees the article's examples first
         if restore:
             self._restore_settings()
         self.load_raw(default_experiment(), None, "untitled")
@@ -285,7 +298,9 @@ class MainWindow(QMainWindow):
             view.addWidget(widget)
         self.view_bar = view
         for combo in (self.speed, self.x_mode, self.smoothing):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # toolbars wrap instead
+            # as wide as the longest entry, always: picking another never moves the next control
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(max(len(combo.itemText(i)) for i in range(combo.count())) + 1)
         for combo in (self.compare_a, self.compare_b):
             # Run names can be long: the box keeps a steady width and says the whole name on hover.
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -402,7 +417,14 @@ class MainWindow(QMainWindow):
         self.state.reset_events()
         self.state.clear_message()
         self._update_title()
+        self.experiment = None  # nothing of the previous experiment may stay on screen
+        self.series = []
         self.validate()
+        if self.experiment is None:  # the file cannot train as it is: its runs, no prediction yet
+            names = [str(r.get("name", f"run {i + 1}")) for i, r in enumerate(self.setup.runs)]
+            self.plots.set_runs(names, 1)
+            self.plots.set_predictions([None] * len(names))
+            self._fill_compare(names)
         self._show_status(STATE_WORDS[IDLE] if self.error is None else None)
         self.refresh_state()
 
@@ -581,9 +603,12 @@ class MainWindow(QMainWindow):
 
     def _update_controls(self) -> None:
         state = self.controller.state
-        can_start = self.error is None and self.experiment is not None and state != RUNNING
+        # Paused, Start would throw the run away: Stop or Reset first (F5 is next to F6, Resume).
+        can_start = self.error is None and self.experiment is not None and state not in (RUNNING, PAUSED)
         self.start_action.setEnabled(can_start)
-        reason = f"Cannot start: {self.error}" if self.error is not None else "train every run from the start (F5)"
+        reason = f"Cannot start: {self.error}" if self.error is not None else \
+            "paused: Resume (F6) goes on; Stop or Reset first to start over" if state == PAUSED else \
+            "train every run from the start (F5)"
         self.start_action.setToolTip(reason)
         self.start_action.setStatusTip(reason)
         if self.error is not None:
@@ -702,7 +727,7 @@ class MainWindow(QMainWindow):
             self.state.show_message(f"param_groups[{group}]['lr'] not set: {getattr(error, 'message', error)}")
             self.last_message = ("This lr cannot be set", f"param_groups[{group}]['lr']: "
                                  f"{getattr(error, 'message', error)}")
-            self.refresh_state()
+            QTimer.singleShot(0, self.state.forget_typed)  # the cell shows the lr in effect again
             return
         self.state.clear_message()
         self.dirty = True

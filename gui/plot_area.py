@@ -1,9 +1,10 @@
-"""The plot area: the legend and the comparison's verdict above the plots, the hover readout below.
+"""The plot area: the legend and the comparison's verdict above the plots, the hover readout over them.
 
-They are Qt widgets beside the plots rather than items inside them, so a legend never covers a
-curve, a long readout never pushes a plot's edge off screen (its line has a fixed height and
-ignores its text's width), and the verdict is a badge a back row can read. An exported picture
-is this area without the readout (which follows the mouse) at a chosen resolution.
+The legend and the verdict are Qt widgets above the plots rather than items inside them, so a
+legend never covers a curve and the verdict is a badge a back row can read. The hover readout is
+a box shown over the plots only while the mouse is there, on the side away from the mouse, and
+outside every layout: whatever it says, no plot moves. An exported picture is the legend, the
+verdict and the plots (never the readout) at a chosen resolution.
 """
 
 from __future__ import annotations
@@ -12,43 +13,54 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QFontMetrics, QPainter, QPixmap
+from PySide6.QtGui import QPainter, QPixmap, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from .plot_style import BACKGROUND, BADGE_DIFFERENT, BADGE_SAME, BADGE_WAITING, MUTED_TEXT, TEXT
+from .plot_style import BACKGROUND, BADGE_DIFFERENT, BADGE_SAME, BADGE_WAITING, TEXT
 from .plots import PlotPanel
 
 __all__ = ["PlotArea", "BADGE_COLOURS"]
 
 BADGE_COLOURS = {"same": BADGE_SAME, "different": BADGE_DIFFERENT, "waiting": BADGE_WAITING}
-READOUT_LINES = 2
 
 
-class _FixedLines(QLabel):
-    """A label that is always ``lines`` lines tall and never asks for its text's width."""
+class ReadoutOverlay(QLabel):
+    """The hover readout: a box over the plots, on the side away from the mouse, only while the
+    mouse is over them. It lives outside every layout, so no text it shows moves a plot."""
 
-    def __init__(self, lines: int, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.lines = lines
-        self.setWordWrap(True)
+    def __init__(self, host: QWidget):
+        super().__init__(host)
+        self.setProperty("elides", True)   # its width is capped; the tooltip holds all of it
         self.setTextFormat(Qt.TextFormat.RichText)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
-        self._fit()
+        self.setWordWrap(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setStyleSheet(f"color: {TEXT}; background: rgba(255, 255, 255, 235); border: 1px solid #8c8c8c; "
+                           "border-radius: 3px; padding: 4px 6px;")
+        self.hide()
+        self.mouse_x = 0.0
 
-    def _fit(self) -> None:
-        self.setFixedHeight(QFontMetrics(self.font()).lineSpacing() * self.lines + 6)
+    def show_text(self, text: str, mouse_x: float) -> None:
+        if not text:
+            self.hide()
+            return
+        self.setText(text)
+        self.setToolTip(text)
+        host = self.parentWidget()
+        width = min(self._ideal_width(text) + 16, int(host.width() * 0.62))
+        self.setFixedWidth(max(width, 120))
+        self.adjustSize()
+        margin = 8
+        left = mouse_x > host.width() / 2   # away from the mouse
+        x = margin + 60 if left else host.width() - self.width() - margin
+        self.move(max(0, x), margin + 24)
+        self.show()
+        self.raise_()
 
-    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        super().changeEvent(event)
-        if event.type() == event.Type.FontChange:
-            self._fit()
-
-    def minimumSizeHint(self) -> QSize:  # noqa: N802
-        return QSize(0, self.height())
-
-    def sizeHint(self) -> QSize:  # noqa: N802
-        return QSize(0, self.height())
+    def _ideal_width(self, text: str) -> int:
+        document = QTextDocument()
+        document.setDefaultFont(self.font())
+        document.setHtml(text)
+        return int(document.idealWidth())
 
 
 class PlotArea(QWidget):
@@ -75,18 +87,15 @@ class PlotArea(QWidget):
         canvas_layout.addWidget(self.legend)
         canvas_layout.addWidget(self.badge)
         canvas_layout.addWidget(self.plots, 1)
-        self.readout = _FixedLines(READOUT_LINES, self)
-        self.readout.setStyleSheet(f"color: {TEXT}; background: {BACKGROUND}; padding: 0px 6px;")
-        self.readout_hint = "Point at a plot to read every run's exact values here."
+        self.readout = ReadoutOverlay(self.plots)
+        self.plots.setToolTip("")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
-        layout.addWidget(self.readout)
         self.plots.legend_changed.connect(self.legend.setText)
         self.plots.verdict_changed.connect(self._show_verdict)
         self.plots.readout_changed.connect(self._show_readout)
-        self._show_readout("")
         self._scale = 1.0
 
     def set_scale(self, scale: float) -> None:
@@ -108,12 +117,7 @@ class PlotArea(QWidget):
         self.badge.show()
 
     def _show_readout(self, text: str) -> None:
-        if text:
-            self.readout.setText(text)
-            self.readout.setToolTip(text)
-        else:
-            self.readout.setText(f"<span style='color:{MUTED_TEXT}'>{self.readout_hint}</span>")
-            self.readout.setToolTip("")
+        self.readout.show_text(text, self.plots.mouse_x)
 
     # -- pictures -----------------------------------------------------------------------------------
     def picture(self, scale: float = 2.0, size: QSize | None = None) -> QPixmap:
@@ -123,6 +127,7 @@ class PlotArea(QWidget):
         """
         canvas = self.canvas
         original = canvas.size()
+        self.plots.end_hover()  # the readout box and the cursor follow the mouse: not in a picture
         if size is not None and size != original:
             canvas.resize(size)
             canvas.layout().activate()

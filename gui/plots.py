@@ -39,6 +39,7 @@ EVENT_SYMBOLS = {"manual_decay": "t", "edit": "d", "add_group": "+", "plateau": 
                  "error": "x", "rejected": "o", "stopped": "o", "note": "o"}
 SHOWN_EVENTS = set(EVENT_SYMBOLS)
 EVENT_SIZE = 10
+DIFF_LOSS, DIFF_LR = "#333333", PALETTE[1]
 NO_SI_PREFIX = ((0.0, 0.0),)  # pyqtgraph scales an axis by an SI prefix only inside these ranges
 MARKS_PER_CURVE = 8   # run markers along each curve (their offsets differ per run)
 BASE_POINT_SIZE = 10.0
@@ -260,8 +261,8 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             plot.setClipToView(True)
             if plot is not self.lr_plot:
                 plot.setXLink(self.lr_plot)
-        self.diff_loss = _curve(self.diff_plot, "#333333")
-        self.diff_lr = _curve(self.diff_plot, PALETTE[4], style=Qt.PenStyle.DashLine, step=True)
+        self.diff_loss = _curve(self.diff_plot, DIFF_LOSS)
+        self.diff_lr = _curve(self.diff_plot, DIFF_LR, style=Qt.PenStyle.DashLine, step=True)
         self.zero_line = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888888", width=1))
         self.diff_plot.addItem(self.zero_line)
         self.sticky = {plot: StickyRange(plot) for plot in self.plots}
@@ -280,7 +281,16 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.legend_html = ""
         self.verdict = ("", "")
         self.readout = ""
+        self.mouse_x = 0.0   # where the mouse is, in pixels (the readout box keeps away from it)
         self._last_hover: float | None = None
+        self.cursors = {}
+        for plot in self.plots:
+            cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#666666", width=1,
+                                                                           style=Qt.PenStyle.DashLine))
+            cursor.setZValue(40)
+            cursor.hide()
+            plot.addItem(cursor, ignoreBounds=True)
+            self.cursors[plot] = cursor
         self._mouse = pg.SignalProxy(self.scene().sigMouseMoved, rateLimit=30, slot=self._hover)
         self.shown = set(self.plots)
         self._show(self.momentum_plot, 2, False)
@@ -309,10 +319,12 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             plot.getAxis("left").enableAutoSIPrefix(False)
             plot.getAxis("bottom").setLabel(self._x_unit(), siPrefixEnableRanges=NO_SI_PREFIX, **label_style)
             plot.getAxis("bottom").enableAutoSIPrefix(False)
-            title_height = int(26 * scale)
+            title_height = int(2.1 * points + 2)
             plot.titleLabel.setMaximumHeight(title_height)
             plot.layout.setRowFixedHeight(0, title_height)
-            plot.setTitle(self.titles[plot], color=TEXT, size=f"{points + scale:.1f}pt")
+            # the current title (the difference's names the runs), at the new size
+            plot.setTitle(plot.titleLabel.text or self.titles[plot], color=TEXT, size=f"{points:.1f}pt")
+        self._arrange_x_axes()
         width = line_width(scale)
         for items in self.runs:
             for curve in (*items.lr, *items.momentum, items.train, items.val):
@@ -356,8 +368,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self._ema_cache.clear()
         if self.compare and max(self.compare) >= len(names):
             self.compare = None
-        self._set_readout("")
-        self._last_hover = None
+        self.end_hover()
         self.redraw()
 
     def set_predictions(self, predictions: list[Prediction | None]) -> None:
@@ -378,6 +389,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         label_style = {"color": TEXT, "font-size": f"{BASE_POINT_SIZE * self.scale:.1f}pt"}
         for plot in self.plots:
             plot.getAxis("bottom").setLabel(self._x_unit(), siPrefixEnableRanges=NO_SI_PREFIX, **label_style)
+        self._arrange_x_axes()  # setLabel shows every label again
         self._ema_cache.clear()
         for sticky in self.sticky.values():
             sticky.current = None
@@ -553,7 +565,9 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         a, b = (self.results[k] for k in pair)
         self._show(self.diff_plot, 3, True)
         name_a, name_b = self.runs[pair[0]].name, self.runs[pair[1]].name
-        self._title(self.diff_plot, f"difference  {name_a}  \u2212  {name_b}")
+        self._title(self.diff_plot, f"difference  {_escape(name_a)} \u2212 {_escape(name_b)}: &nbsp;"
+                    f"<span style='color:{DIFF_LOSS}'>\u2501\u2501</span> train loss &nbsp;"
+                    f"<span style='color:{DIFF_LR}'>\u254c\u254c</span> lr (group 0)")
         if a is None or b is None or not len(a.step) or not len(b.step):
             _clear(self.diff_loss)
             _clear(self.diff_lr)
@@ -602,11 +616,12 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             keys.append("groups: " + ", ".join(f"g{g} {GROUP_WORDS[g % len(GROUP_WORDS)]}" for g in range(groups)))
         kinds = {e.kind for r in self.results if r is not None for e in r.events if e.kind in SHOWN_EVENTS}
         if kinds:
-            keys.append("markers on the lr: " + ", ".join(
-                f"{SYMBOL_GLYPHS.get(EVENT_SYMBOLS[k], '')} {k.replace('_', ' ')}" for k in sorted(kinds)))
+            keys.append("on the lr: " + ", ".join(
+                f"{SYMBOL_GLYPHS.get(EVENT_SYMBOLS[k], '')}\u00a0{k.replace('_', chr(160))}" for k in sorted(kinds)))
         html = " &nbsp;&nbsp; ".join(parts)
-        if keys:
-            html += " &nbsp;&nbsp;\u2502&nbsp; " + " &nbsp;\u00b7&nbsp; ".join(keys)
+        if keys:  # each key on one piece: a narrow window wraps between them, never inside one
+            html += " &nbsp;&nbsp;\u2502&nbsp; " + " &nbsp;\u00b7&nbsp; ".join(
+                f"<span style='white-space:nowrap'>{key}</span>" for key in keys)
         if html != self.legend_html:
             self.legend_html = html
             self.legend_changed.emit(html)
@@ -623,19 +638,46 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         if visible and plot not in self.shown:
             self.ci.addItem(plot, row=row, col=0)
             self.shown.add(plot)
+            self._arrange_x_axes()
         elif not visible and plot in self.shown:
             self.ci.removeItem(plot)
             self.shown.discard(plot)
+            self._arrange_x_axes()
+
+    def _arrange_x_axes(self) -> None:
+        """The plots share their x axis: its numbers and its name ("epoch") go under the lowest
+        plot only, so on a projector the height goes to the curves, not to repeated labels."""
+        lowest = [p for p in self.plots if p in self.shown][-1]
+        for plot in self.plots:
+            axis = plot.getAxis("bottom")
+            below = plot is lowest
+            if axis.style["showValues"] != below:
+                axis.setStyle(showValues=below)
+            axis.showLabel(below)
 
     # -- hover readout ----------------------------------------------------------------------------
     def _hover(self, event) -> None:
         position = event[0]
         for plot in self.plots:
             if plot in self.shown and plot.sceneBoundingRect().contains(position):
-                x = plot.vb.mapSceneToView(position).x()
-                self._last_hover = x
-                self._set_readout(self.readout_text(x))
+                self.hover_at(plot.vb.mapSceneToView(position).x(), self.mapFromScene(position).x())
                 return
+        self.end_hover()
+
+    def hover_at(self, x: float, mouse_x: float = 0.0) -> None:
+        """What pointing at ``x`` (epoch or step) shows: a cursor line on every plot and the readout."""
+        self._last_hover = x
+        self.mouse_x = mouse_x
+        for cursor in self.cursors.values():
+            cursor.setPos(x)
+            cursor.show()
+        self._set_readout(self.readout_text(x))
+
+    def end_hover(self) -> None:
+        self._last_hover = None
+        for cursor in self.cursors.values():
+            cursor.hide()
+        self._set_readout("")
 
     def _set_readout(self, text: str) -> None:
         if text != self.readout:
@@ -643,12 +685,11 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             self.readout_changed.emit(text)
 
     def leaveEvent(self, event) -> None:  # noqa: N802 - Qt's name
-        self._last_hover = None
-        self._set_readout("")
+        self.end_hover()
         super().leaveEvent(event)
 
     def readout_text(self, x: float) -> str:
-        """The exact values of every run at ``x`` (epoch or step), as the readout line shows them."""
+        """The exact values of every run at ``x`` (epoch or step), a line each, as the readout shows them."""
         unit = self._x_unit()
         k = int(math.floor(x + 1e-9)) if x >= 0 else -1
         parts = [f"<b>{unit} {k}</b>"]
@@ -672,8 +713,8 @@ class PlotPanel(pg.GraphicsLayoutWidget):
                     text += f", val {r.val_loss[row]:.6g}"
             else:
                 text += " (predicted)"
-            parts.append(f"<span style='white-space:nowrap'>{text}</span>")
-        return " &nbsp; ".join(parts)
+            parts.append(text)
+        return "<br>".join(parts)
 
 
 def _escape(text: str) -> str:

@@ -2,7 +2,8 @@
 
 Full screen, text and lines at a scale the teacher picks (1.25x to 2x, remembered), the side
 panels out of the way (one key brings them back), and large Start / Pause / Step controls.
-Leaving it puts back exactly what was there before.
+Leaving it puts back exactly what was there before: the window's state, the side panel (which
+tab, how wide), the toolbar, the font.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
-__all__ = ["Presentation", "SCALES", "DEFAULT_SCALE"]
+__all__ = ["Presentation", "SCALES", "DEFAULT_SCALE", "scaled_font"]
 
 SCALES = (1.25, 1.5, 1.75, 2.0)
 DEFAULT_SCALE = 1.5
+BIG_ICON = 24  # the training buttons' icons in presentation mode, before scaling
 
 
 @dataclass
@@ -24,7 +26,19 @@ class _Saved:
     font: QFont
     window_state: Qt.WindowState
     docks: dict = field(default_factory=dict)
-    on_top: object = None   # the side panel's tab that was showing
+    on_top: object = None    # the side panel's tab that was showing
+    side_width: int = 0
+    icon_size: QSize = field(default_factory=QSize)
+    button_style: Qt.ToolButtonStyle = Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+
+
+def scaled_font(base: QFont, scale: float) -> QFont:
+    font = QFont(base)
+    if base.pointSizeF() > 0:
+        font.setPointSizeF(base.pointSizeF() * scale)
+    else:
+        font.setPixelSize(round(base.pixelSize() * scale))
+    return font
 
 
 class Presentation:
@@ -35,60 +49,63 @@ class Presentation:
         self.active = False
         self.scale = DEFAULT_SCALE
         self._saved: _Saved | None = None
-        self._base_font = QFont(QApplication.font())
 
     def enter(self, scale: float | None = None, *, fullscreen: bool = True) -> None:
         if scale is not None:
             self.scale = scale
+        w = self.window
         if not self.active:
-            w = self.window
+            on_top = next((d for d in w.side_docks if d.isVisible() and not d.visibleRegion().isEmpty()), None)
             self._saved = _Saved(QFont(QApplication.font()), w.windowState(),
                                  {dock: dock.toggleViewAction().isChecked() for dock in w.side_docks},
-                                 next((d for d in w.side_docks if d.isVisible()), None))
+                                 on_top, on_top.width() if on_top is not None else 0,
+                                 w.training_bar.iconSize(), w.training_bar.toolButtonStyle())
             self.active = True
             w.set_side_panel(False)
             if fullscreen:
                 w.showFullScreen()
-        self._apply(self.scale)
+        self._apply(scaled_font(self._saved.font, self.scale))
+        big = round(BIG_ICON * self.scale)
+        w.training_bar.setIconSize(QSize(big, big))
+        w.training_bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
 
     def leave(self) -> None:
         if not self.active:
             return
         w, saved = self.window, self._saved
         self.active = False
-        self._apply(1.0)
-        if saved is not None:
-            QApplication.setFont(saved.font)
-            if w.isFullScreen() and not saved.window_state & Qt.WindowState.WindowFullScreen:
-                w.showMaximized() if saved.window_state & Qt.WindowState.WindowMaximized else w.showNormal()
-            for dock, visible in saved.docks.items():
-                dock.setVisible(visible)
-            if saved.on_top is not None:
-                saved.on_top.raise_()
         self._saved = None
+        self._apply(saved.font)
+        w.plot_area.set_scale(1.0)
+        w.training_bar.setIconSize(saved.icon_size)
+        w.training_bar.setToolButtonStyle(saved.button_style)
+        if w.isFullScreen() and not saved.window_state & Qt.WindowState.WindowFullScreen:
+            w.showMaximized() if saved.window_state & Qt.WindowState.WindowMaximized else w.showNormal()
+        for dock, visible in saved.docks.items():
+            dock.setVisible(visible)
+        if saved.on_top is not None:
+            saved.on_top.raise_()
+            width = saved.side_width
+            QTimer.singleShot(0, lambda: w.resizeDocks([saved.on_top], [width], Qt.Orientation.Horizontal))
         w.update_toolbar_rows()
         QTimer.singleShot(0, w.update_toolbar_rows)
 
     def set_scale(self, scale: float) -> None:
         self.scale = scale
         if self.active:
-            self._apply(scale)
+            self.enter(scale)
 
-    def _apply(self, scale: float) -> None:
+    def _apply(self, font: QFont) -> None:
         w = self.window
-        font = QFont(self._base_font)
-        if font.pointSizeF() > 0:
-            font.setPointSizeF(self._base_font.pointSizeF() * scale)
-        else:
-            font.setPixelSize(round(self._base_font.pixelSize() * scale))
         QApplication.setFont(font)
-        w.plot_area.set_scale(scale)
-        big = scale > 1.0
-        icon = round((32 if big else 20) * scale)
-        w.training_bar.setIconSize(QSize(icon, icon))
-        w.training_bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon if big
-                                          else Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        # A widget with a style sheet keeps the font it had (Qt does not pass it an application
+        # font change): re-applying its sheet makes it take the new one.
+        for widget in w.findChildren(QWidget):
+            if widget.styleSheet():
+                widget.setStyleSheet(widget.styleSheet())
+        w.plot_area.set_scale(self.scale if self.active else 1.0)
         w.fit_status_bar()
         w.update_toolbar_rows()
         QTimer.singleShot(0, w.update_toolbar_rows)  # again once every widget has taken the new font
-        QTimer.singleShot(0, lambda: w.fit_side_panel(exact=True))
+        if self.active:
+            QTimer.singleShot(0, lambda: w.fit_side_panel(exact=True))

@@ -131,7 +131,9 @@ class SetupPanel(QWidget):
 
     def duplicate_run(self) -> None:
         run = copy.deepcopy(self.runs[self.current])
-        run["name"] = self._unique(f"{run.get('name', 'run')} copy")
+        # "StepLR copy", then "StepLR copy (2)": never "StepLR copy copy"
+        base = re.sub(r"( copy)?( \(\d+\))?$", "", str(run.get("name", "run"))) or "run"
+        run["name"] = self._unique(f"{base} copy")
         self.runs.insert(self.current + 1, run)
         self.current += 1
         self._refresh_list()

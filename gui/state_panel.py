@@ -9,9 +9,7 @@ a param group is added in a row of its own, offered only while a module is left 
 
 from __future__ import annotations
 
-import math
-
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget,
                                QPushButton, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
                                QWidget)
@@ -50,6 +48,7 @@ class StatePanel(QWidget):
     lr_edited = Signal(int, int, float, bool)   # run, group, lr, rebase
     group_added = Signal(int, str, float)        # run, module, lr
     run_selected = Signal(int)
+    refresh_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -257,8 +256,21 @@ class StatePanel(QWidget):
         try:
             value = float(item.text())
         except ValueError:
-            value = math.nan
+            self.show_message(f"param_groups[{item.row()}]['lr'] not set: not a number: {item.text()!r}")
+            QTimer.singleShot(0, self.forget_typed)
+            return
         self.lr_edited.emit(self.run_index, item.row(), value, self.rebase.isChecked())
+
+    def forget_typed(self) -> None:
+        """Show the values in effect again (after a refused edit): the next refresh fills every cell."""
+        self.table.blockSignals(True)
+        for r in range(self.table.rowCount()):
+            for c in range(self.table.columnCount()):
+                item = self.table.item(r, c)
+                if item is not None:
+                    item.setText("")
+        self.table.blockSignals(False)
+        self.refresh_requested.emit()
 
     def _add_group(self) -> None:
         module = self.add_module.currentText()

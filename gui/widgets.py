@@ -12,13 +12,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt
-from PySide6.QtGui import QPainter
+from PySide6.QtGui import QColor, QPainter, QPalette
 from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QLabel, QLayout, QProxyStyle, QScrollArea, QSizePolicy,
                                QStyle, QWidget)
 
 __all__ = ["VerticalScrollArea", "FlowLayout", "ElidedLabel", "LabStyle", "install_style"]
 
 DEFAULT_ADJUST = QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow
+PLACEHOLDER = "#5e5e5e"  # 6.4:1 on white
 
 
 class VerticalScrollArea(QScrollArea):
@@ -183,5 +184,9 @@ def install_style(app) -> LabStyle:
         return _installed[-1]
     style = LabStyle(app.style().name())
     app.setStyle(style)
+    palette = app.palette()
+    # The usual placeholder grey is about 4:1 on white; "default 0.9, 0.999" is worth reading.
+    palette.setColor(QPalette.ColorRole.PlaceholderText, QColor(PLACEHOLDER))
+    app.setPalette(palette)
     _installed.append(style)
     return style

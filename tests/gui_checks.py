@@ -122,6 +122,8 @@ def text_that_does_not_fit(window) -> list[str]:
                 if w.tabRect(i).width() + SLACK < w.tabSizeHint(i).width():
                     problems.append(f"tab {w.tabText(i)!r}: needs {w.tabSizeHint(i).width()} px, "
                                     f"has {w.tabRect(i).width()}")
+                elif not w.rect().adjusted(-SLACK, -SLACK, SLACK, SLACK).contains(w.tabRect(i)):
+                    problems.append(f"tab {w.tabText(i)!r} is scrolled out of its tab bar")
         if isinstance(w, QTableWidget):
             problems += _cells_that_do_not_fit(w)
     return problems

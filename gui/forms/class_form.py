@@ -83,6 +83,8 @@ class ClassPicker(QWidget):
         super().__init__(parent)
         self.specs = specs
         self.combo = QComboBox(self)
+        # "CosineAnnealingWarmRestarts" may be elided in a narrow panel: the tooltip names it
+        self.combo.currentTextChanged.connect(lambda text: self.combo.setToolTip(f"{text}: pick another class"))
         if self.NONE is not None:
             self.combo.addItem(self.NONE)
         self.add_entries()

@@ -170,6 +170,7 @@ class TextFieldEditor(FieldEditor):
 
     def set_value(self, value) -> None:
         self.edit.setText(format_value(value, self.kind))
+        self.edit.setCursorPosition(0)  # a long description shows its beginning, not its end
 
 
 class ChoiceFieldEditor(FieldEditor):
@@ -194,10 +195,16 @@ class ChoiceFieldEditor(FieldEditor):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.combo)
         self.combo.setToolTip(self.help)
+        # its choices are short: it asks for the longest's width, and a narrow form wraps the row
+        self.combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.combo.currentIndexChanged.connect(lambda _: self.changed.emit())
 
     def input_widget(self) -> QWidget:
         return self.combo
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        # The longest choice's width (a combo box would settle for less, and elide "default (false)").
+        return QSize(self.combo.sizeHint().width(), super().minimumSizeHint().height())
 
     def value(self):
         index = self.combo.currentIndex()
@@ -219,8 +226,8 @@ class UnavailableEditor(FieldEditor):
 
     def __init__(self, param: ParamSpec, parent: QWidget | None = None):
         super().__init__(param, parent)
-        label = QLabel("not available here", self)
-        label.setEnabled(False)
+        label = QLabel("<i>not available here</i> (see the tooltip)", self)
+        label.setStyleSheet("color: #4d4d4d;")  # readable (8.5:1), unlike a disabled label's grey
         label.setToolTip(self.help)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -9,7 +9,6 @@ from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QPlainTextEdit, QT
 
 from engine.fields import MANUAL_FIELDS
 
-from ..widgets import VerticalScrollArea
 from .fields import UNSET, make_editor, mark_error
 from .groups_editor import GroupsEditor
 from .optimizer_editor import OptimizerEditor
@@ -101,10 +100,6 @@ class EditsEditor(QWidget):
         self.text.blockSignals(False)
 
 
-def _scrolled(widget: QWidget) -> VerticalScrollArea:
-    return VerticalScrollArea(widget)
-
-
 class RunEditor(QTabWidget):
     """Tabs for one run; ``value()`` is its TOML table without ``name`` (the run list holds names)."""
 
@@ -117,23 +112,30 @@ class RunEditor(QTabWidget):
         self.scheduler = SchedulerEditor()
         self.manual = ManualEditor()
         self.edits = EditsEditor()
+        # Three tabs, so that their names fit a narrow panel; the panel itself scrolls (no
+        # scroll area inside a scroll area). The schedule's tab holds everything that moves the
+        # lr over time: the scheduler, the manual decay and the edits.
         schedule_page = QWidget()
         schedule_layout = QVBoxLayout(schedule_page)
+        schedule_layout.setContentsMargins(4, 4, 4, 4)
         schedule_layout.addWidget(self.scheduler)
         schedule_layout.addWidget(self.manual)
-        self.scroll_areas = [_scrolled(self.optimizer), _scrolled(schedule_page)]
-        self.addTab(self.scroll_areas[0], "Optimizer")
+        edits_box = QGroupBox("Edits", schedule_page)
+        QVBoxLayout(edits_box).addWidget(self.edits)
+        schedule_layout.addWidget(edits_box)
+        optimizer_page = QWidget()
+        optimizer_layout = QVBoxLayout(optimizer_page)
+        optimizer_layout.setContentsMargins(4, 4, 4, 4)
+        optimizer_layout.addWidget(self.optimizer)
+        self.addTab(optimizer_page, "Optimizer")
         self.addTab(self.groups, "Param groups")
-        self.addTab(self.scroll_areas[1], "Schedule")
-        self.addTab(self.edits, "Edits")
+        self.addTab(schedule_page, "Schedule")
         self.optimizer.type_changed.connect(self.groups.set_optimizer)
         for part in (self.optimizer, self.groups, self.scheduler, self.manual, self.edits):
             part.changed.connect(self.changed)
 
     def scroll_to_top(self) -> None:
-        """Another experiment: its forms start at the top, on the first tab."""
-        for area in self.scroll_areas:
-            area.verticalScrollBar().setValue(0)
+        """Another experiment: its forms start on the first tab."""
         self.setCurrentIndex(0)
 
     def value(self) -> dict:
@@ -171,7 +173,7 @@ class RunEditor(QTabWidget):
         elif head == "manual":
             tab, widget = 2, self.manual.editors.get(rest[0]) if rest else self.manual
         elif head == "edits":
-            tab, widget = 3, self.edits.text
+            tab, widget = 2, self.edits.text
         if tab is not None:
             self.setCurrentIndex(tab)
         return widget

@@ -1,0 +1,103 @@
+"""``main.py gui`` as a script uses it: errors like ``run``'s, screenshots, presentation mode, and
+settings that never land in a person's own store."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def gui(*args, env=None, timeout=180):
+    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
+    return subprocess.run([sys.executable, "main.py", "gui", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout, env=environment)
+
+
+def one_error_line(result) -> str:
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_an_unknown_preset_exits_2_with_one_line():
+    result = gui("--preset", "nosuch")
+    assert result.returncode == 2
+    assert one_error_line(result).startswith('error: --preset: unknown preset "nosuch"; available: ')
+
+
+@pytest.mark.parametrize("content, words", [("x = [1, 2", "not a TOML file"), (b"\xff\xfe", "cannot read it")])
+def test_a_file_that_cannot_be_read_exits_2_naming_it(tmp_path, content, words):
+    path = tmp_path / "broken.toml"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    result = gui(path, "--screenshot", tmp_path / "x.png", "--quit")
+    assert result.returncode == 2
+    assert one_error_line(result).startswith(f"error: {path}: {words}")
+    assert not (tmp_path / "x.png").exists()
+    missing = gui(tmp_path / "none.toml")
+    assert missing.returncode == 2 and one_error_line(missing) == f"error: {tmp_path / 'none.toml'}: no such file"
+
+
+def test_an_experiment_that_cannot_start_exits_2_under_quit(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text('epochs = 3\n[[runs]]\noptimizer = { type = "Adam", lr = "fast" }\n')
+    for extra in (["--autorun"], []):
+        result = gui(path, *extra, "--screenshot", tmp_path / "bad.png", "--quit")
+        assert result.returncode == 2, result.stderr
+        assert one_error_line(result) == 'error: runs[0].optimizer.lr: expected a number > 0, got "fast"'
+        assert (tmp_path / "bad.png").stat().st_size > 10_000  # the screenshot shows the marked field
+
+
+def test_bad_options_exit_2(tmp_path):
+    assert one_error_line(gui("--size", "huge")).startswith("error: --size: expected WIDTHxHEIGHT")
+    assert one_error_line(gui("--scale", "5")).startswith("error: --scale: expected a number from 1 to 2")
+
+
+def test_screenshots_at_a_projectors_size_in_presentation_mode(tmp_path):
+    from PySide6.QtGui import QImage
+
+    shot = tmp_path / "present.png"
+    result = gui("--preset", "steplr", "--present", "--scale", "1.5", "--size", "1024x768", "--autorun",
+                 "--screenshot", shot, "--quit")
+    assert result.returncode == 0, result.stderr
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == (1024, 768)
+
+
+def test_a_screenshot_run_and_the_tests_never_touch_a_persons_settings(tmp_path):
+    """Run as a person would, with a fresh home: only the throw-away store is written."""
+    home = tmp_path / "home"
+    experiment = tmp_path / "e.toml"
+    experiment.write_text('epochs = 2\n[[runs]]\noptimizer = { type = "SGD", lr = 0.1 }\n')
+    env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    environment = {k: v for k, v in os.environ.items() if k != "LRLAB_SETTINGS"}
+    result = subprocess.run([sys.executable, "main.py", "gui", str(experiment), "--autorun", "--screenshot",
+                             str(tmp_path / "s.png"), "--quit"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=180, env={**environment, "QT_QPA_PLATFORM": "offscreen", **env})
+    assert result.returncode == 0, result.stderr
+    written = [p for p in home.rglob("*") if p.is_file()] if home.exists() else []
+    assert not [p for p in written if "lrlab" in str(p)], written
+    # --settings FILE: that file, and nothing else, holds what the window remembers
+    store = tmp_path / "store.ini"
+    result = subprocess.run([sys.executable, "main.py", "gui", str(experiment), "--settings", str(store), "--quit"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=180,
+                            env={**environment, "QT_QPA_PLATFORM": "offscreen", **env})
+    assert result.returncode == 0, result.stderr
+    assert str(experiment) in store.read_text()  # its Open Recent
+    assert not [p for p in home.rglob("*") if p.is_file() and "lrlab" in str(p)] if home.exists() else True
+
+
+def test_the_test_suite_itself_uses_a_throw_away_store(qtbot):
+    from gui.main_window import MainWindow
+    from gui.settings import ENV_VAR
+
+    assert "lrlab-test-settings-" in os.environ[ENV_VAR]  # set by tests/conftest.py before Qt loads
+    window = MainWindow()
+    qtbot.addWidget(window)
+    assert window.settings.fileName() == os.environ[ENV_VAR]
+    window.dirty = False
