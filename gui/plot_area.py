@@ -46,7 +46,7 @@ class ReadoutOverlay(QLabel):
         self.setText(text)
         self.setToolTip(text)
         host = self.parentWidget()
-        width = min(self._ideal_width(text) + 16, int(host.width() * 0.62))
+        width = min(self._ideal_width(text) + 20, int(host.width() * 0.8))
         self.setFixedWidth(max(width, 120))
         self.adjustSize()
         margin = 8

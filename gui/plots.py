@@ -145,17 +145,19 @@ class StickyRange:
     @staticmethod
     def bounds(lo: float, hi: float, log: bool) -> tuple[float, float]:
         """The range shown for data from ``lo`` to ``hi`` (log10 units when ``log``)."""
+        # The margin leaves room for the label of a tick at the data's edge (0.1, where most lr
+        # schedules start): pyqtgraph drops a tick label that would stick out of its axis.
         if log:
             span = hi - lo
             step = 0.25 if span < 2 else 0.5
-            margin = max(0.04 * span, 0.02)
+            margin = max(0.07 * span, 0.05)
         elif hi == lo:  # a flat line (an identical difference): a readable range around it
             margin = abs(lo) * 0.1 or 1.0
             step = 10 ** math.floor(math.log10(2 * margin)) / 5
         else:
             span = max(hi - lo, abs(hi) * 1e-3)
             step = 10 ** math.floor(math.log10(span)) / 5
-            margin = 0.04 * span
+            margin = 0.08 * span
         low, high = math.floor((lo - margin) / step) * step, math.ceil((hi + margin) / step) * step
         if not log and lo >= 0 and low < 0 <= lo - 0.25 * (hi - lo + margin):
             low = 0.0
@@ -704,13 +706,13 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             if row >= len(xs) or xs[row] != k:
                 continue
             lr = ", ".join(f"{v:.6g}" for v in lrs[row] if math.isfinite(v))
-            text = f"{swatch_html(items.index)}&nbsp;{_escape(items.name)}: lr {lr}"
+            text = f"{swatch_html(items.index)}&nbsp;{_escape(items.name)}: &nbsp;lr {lr}"
             if source is r:
                 losses = r.step_loss if self.x_mode == "step" else r.train_loss
                 if row < len(losses):
-                    text += f", loss {losses[row]:.6g}"
+                    text += f" &middot; loss {losses[row]:.6g}"
                 if self.x_mode == "epoch" and row < len(r.val_loss) and math.isfinite(r.val_loss[row]):
-                    text += f", val {r.val_loss[row]:.6g}"
+                    text += f" &middot; val {r.val_loss[row]:.6g}"
             else:
                 text += " (predicted)"
             parts.append(text)

@@ -114,7 +114,8 @@ class _LineEdit(QLineEdit):
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
         hint = super().minimumSizeHint()
-        wanted = min(self.fontMetrics().horizontalAdvance(self.placeholderText()) + 14, 24 * self.fontMetrics().averageCharWidth())
+        metrics = self.fontMetrics()
+        wanted = min(metrics.horizontalAdvance(self.placeholderText()) + 14, 24 * metrics.averageCharWidth())
         return QSize(max(hint.width(), wanted), hint.height())
 
 
