@@ -46,12 +46,14 @@ class ReadoutOverlay(QLabel):
         self.setText(text)
         self.setToolTip(text)
         host = self.parentWidget()
-        width = min(self._ideal_width(text) + 20, int(host.width() * 0.8))
-        self.setFixedWidth(max(width, 120))
+        margin, gap = 8, 24
+        left_room = int(mouse_x) - gap - margin - 60          # 60: the y axis' labels
+        right_room = host.width() - int(mouse_x) - gap - margin
+        on_left = left_room >= right_room                    # the side with more room, away from the mouse
+        room = max(left_room if on_left else right_room, 160)
+        self.setFixedWidth(min(self._ideal_width(text) + 20, room))
         self.adjustSize()
-        margin = 8
-        left = mouse_x > host.width() / 2   # away from the mouse
-        x = margin + 60 if left else host.width() - self.width() - margin
+        x = margin + 60 if on_left else host.width() - self.width() - margin
         self.move(max(0, x), margin + 24)
         self.show()
         self.raise_()
@@ -93,6 +95,7 @@ class PlotArea(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.canvas, 1)
+        self._badge_style = None
         self.plots.legend_changed.connect(self.legend.setText)
         self.plots.verdict_changed.connect(self._show_verdict)
         self.plots.readout_changed.connect(self._show_readout)
@@ -108,12 +111,15 @@ class PlotArea(QWidget):
             self.badge.hide()
             self.badge.setText("")
             return
-        foreground, background = BADGE_COLOURS.get(kind, BADGE_WAITING)
         mark = {"same": "\u2714 ", "different": "\u2260 "}.get(kind, "")
         self.badge.setText(mark + text)
         self.badge.setToolTip(text)
-        self.badge.setStyleSheet(f"color: {foreground}; background: {background}; font-weight: bold; "
-                                 f"border-radius: 4px; padding: {int(3 * self._scale)}px 8px; margin: 0px 6px;")
+        style = (kind, self._scale)
+        if style != self._badge_style:  # a style sheet is costly to apply: only when it changes
+            self._badge_style = style
+            foreground, background = BADGE_COLOURS.get(kind, BADGE_WAITING)
+            self.badge.setStyleSheet(f"color: {foreground}; background: {background}; font-weight: bold; "
+                                     f"border-radius: 4px; padding: {int(3 * self._scale)}px 8px; margin: 0px 6px;")
         self.badge.show()
 
     def _show_readout(self, text: str) -> None:

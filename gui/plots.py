@@ -75,10 +75,17 @@ def first_difference(a: RunResults, b: RunResults) -> int | None:
     return int(hits[0]) if len(hits) else None
 
 
+def _rows(r: RunResults, start: int) -> RunResults:
+    """The per-step rows of ``r`` from ``start`` on (what :func:`first_difference` reads)."""
+    return RunResults(r.name, r.step[start:], r.step_epoch[start:], r.step_loss[start:], r.step_lr[start:],
+                      r.step_momentum[start:], r.epoch, r.train_loss, r.val_loss, r.epoch_lr, r.events)
+
+
 def _clear(curve) -> None:
     """Empty a curve unless it already is (clearing costs a bounds update and a repaint)."""
     if curve.xData is not None:
         curve.clear()
+    curve.placed = None
 
 
 def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 2, alpha: int = 255, step=False):
@@ -97,6 +104,8 @@ def _marks(plot, index: int, size: float):
     item = pg.PlotDataItem(pen=None, symbol=run_symbol(index), symbolSize=size,
                            symbolBrush=pg.mkBrush(run_colour(index)), symbolPen=pg.mkPen("w", width=1))
     item.setZValue(20)
+    # They change only when a run passes the next one: keep them as a pixmap between changes.
+    item.scatter.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.addItem(item)
     return item
 
@@ -200,6 +209,7 @@ class _RunItems:
         self.events = pg.ScatterPlotItem(size=EVENT_SIZE * panel.scale, pen=pg.mkPen(TEXT, width=1),
                                          brush=pg.mkBrush(self.color), hoverable=True, tip=lambda x, y, data: data)
         self.events.setZValue(30)
+        self.events.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # new events are rare
         panel.lr_plot.addItem(self.events)
         self.events_drawn = 0
 
@@ -267,6 +277,12 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.diff_lr = _curve(self.diff_plot, DIFF_LR, style=Qt.PenStyle.DashLine, step=True)
         self.zero_line = pg.InfiniteLine(pos=0, angle=0, pen=pg.mkPen("#888888", width=1))
         self.diff_plot.addItem(self.zero_line)
+        # Text is the costly part of a repaint (~5 ms per axis, replayed every frame, with the
+        # GIL held, so training waits), and an axis also draws its grid. Cache axes and titles as
+        # pixmaps: they are redrawn only when their range, text or size changes.
+        for plot in self.plots:
+            for item in (*(plot.getAxis(side) for side in ("left", "bottom", "top", "right")), plot.titleLabel):
+                item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.sticky = {plot: StickyRange(plot) for plot in self.plots}
         self.runs: list[_RunItems] = []
         self.results: list[RunResults | None] = []
@@ -280,6 +296,8 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.epochs: int | None = None
         self.loss_plot.setLogMode(y=True)
         self._ema_cache: dict = {}
+        self._compared: tuple[int, int | None] = (0, None)
+        self._compared_key = None
         self.legend_html = ""
         self.verdict = ("", "")
         self.readout = ""
@@ -480,7 +498,10 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             rows = np.clip(np.searchsorted(x, at, side="right") - 1, 0, len(x) - 1)
             values = np.asarray(y)[rows]
             keep = np.isfinite(values)
-            marks.setData(at[keep], values[keep])
+            placed = (at[keep].tobytes(), values[keep].tobytes())
+            if getattr(marks, "placed", None) != placed:  # a trained row never changes: most frames skip
+                marks.placed = placed
+                marks.setData(at[keep], values[keep])
 
     def _fit_ranges(self) -> None:
         def data(curves):
@@ -589,15 +610,29 @@ class PlotPanel(pg.GraphicsLayoutWidget):
 
     def verdict_text(self, a: RunResults, b: RunResults, name_a: str, name_b: str) -> tuple[str, str]:
         """The comparison in words: identical to the bit, or where the two first part."""
-        row = first_difference(a, b)
+        row = self._first_difference(a, b)
         if row is not None:
             return (f"{name_a} vs {name_b}: first differs at epoch {int(a.step_epoch[row])}, "
                     f"step {int(a.step[row])}", "different")
         n = min(len(a.step), len(b.step))
         total = self.epochs * self.steps_per_epoch if self.epochs else None
-        if total is not None and n < total:
-            return f"{name_a} vs {name_b}: identical to the bit so far ({n} of {total} steps)", "same"
+        if total is not None and n < total:  # no step count: a badge rewritten 20 times a second costs
+            return f"{name_a} vs {name_b}: identical to the bit so far", "same"
         return f"{name_a} vs {name_b}: identical to the bit (lr and loss, all {n} steps)", "same"
+
+    def _first_difference(self, a: RunResults, b: RunResults) -> int | None:
+        """:func:`first_difference`, checking only the rows new since the last frame (rows a run
+        has recorded never change; a new comparison or run starts over)."""
+        key = (self.compare, id(self.runs[self.compare[0]]), id(self.runs[self.compare[1]]))
+        start, found = self._compared if self._compared[0] and self._compared_key == key else (0, None)
+        if found is None:
+            n = min(len(a.step), len(b.step))
+            back = max(start - 1, 0)  # the last row checked may have been written since (a new group)
+            tail = first_difference(_rows(a, back), _rows(b, back))
+            found = None if tail is None else back + tail
+            self._compared = (n, found)
+            self._compared_key = key
+        return found
 
     def _set_verdict(self, text: str, kind: str) -> None:
         if (text, kind) != self.verdict:

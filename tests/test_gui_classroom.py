@@ -354,3 +354,32 @@ def test_a_long_status_message_ends_in_an_ellipsis_and_says_all_on_hover(qtbot, 
     window._show_status(long)
     assert window.status_label.toolTip() == long and window.status_label.property("elides")
     assert window.status_label.width() < window.status_label.fontMetrics().horizontalAdvance(long)
+
+
+# -- pictures for slides -----------------------------------------------------------------------
+def test_a_plot_is_exported_at_twice_the_screens_pixels_with_its_legend_and_titles(qtbot, make_window, tmp_path):
+    from PySide6.QtGui import QImage
+
+    from gui.export_dialog import ExportDialog
+
+    window = make_window(preset("manual-vs-steplr", epochs=4))
+    window.resize(1024, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    window.start()
+    wait_state(qtbot, window, FINISHED)
+    window.plots.hover_at(2)  # a readout on screen never gets into the picture
+    canvas = window.plot_area.canvas.size()
+    assert window.export_plot(str(tmp_path / "twice.png"))
+    image = QImage(str(tmp_path / "twice.png"))
+    assert (image.width(), image.height()) == (2 * canvas.width(), 2 * canvas.height())
+    assert not window.plot_area.readout.isVisible() and not (tmp_path / "twice.png.partial").exists()
+    # the legend and the verdict badge are the picture's top: not white there
+    top = [image.pixelColor(x, y).name() for x in range(0, image.width(), 7) for y in range(4, 80, 3)]
+    assert sum(c != "#ffffff" for c in top) > 50
+    assert window.export_plot(str(tmp_path / "four.png"), scale=4.0)
+    assert QImage(str(tmp_path / "four.png")).width() == 4 * canvas.width()
+    dialog = ExportDialog(window, str(tmp_path / "slide"), canvas, 2.0)
+    qtbot.addWidget(dialog)
+    assert dialog.scale() == 2.0 and dialog.path().endswith("slide.png")
+    assert f"{2 * canvas.width()} \u00d7 {2 * canvas.height()} px" in dialog.resolution.currentText()
