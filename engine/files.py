@@ -11,19 +11,30 @@ from .config import Experiment
 from .errors import ExperimentError
 from .parse import parse_experiment
 
-__all__ = ["load_experiment", "loads_experiment", "dumps_experiment", "save_experiment", "inline_toml"]
+__all__ = ["load_experiment", "loads_experiment", "read_raw", "dumps_experiment", "save_experiment",
+           "inline_toml"]
+
+
+def _toml(text: str, source: str) -> dict:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ExperimentError("", f"{source}: not valid TOML ({error})") from None
 
 
 def loads_experiment(text: str, *, source: str = "experiment", trial: bool = True) -> Experiment:
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise ExperimentError("", f"{source}: not valid TOML ({error})") from None
-    return parse_experiment(raw, trial=trial)
+    return parse_experiment(_toml(text, source), trial=trial)
 
 
 def load_experiment(path: str | Path, *, trial: bool = True) -> Experiment:
     """Read and validate an experiment file; :class:`ExperimentError` for any problem."""
+    return parse_experiment(read_raw(path), trial=trial)
+
+
+def read_raw(path: str | Path) -> dict:
+    """An experiment file as TOML gives it, not yet checked (the window opens a file that does
+    not validate, to show what is wrong at its fields); :class:`ExperimentError` naming the file
+    when it cannot be read as TOML at all."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -37,7 +48,7 @@ def load_experiment(path: str | Path, *, trial: bool = True) -> Experiment:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ExperimentError("", f"{path}: not a text file (TOML must be UTF-8)") from None
-    return loads_experiment(text, source=str(path), trial=trial)
+    return _toml(text, str(path))
 
 
 def dumps_experiment(experiment: Experiment) -> str:

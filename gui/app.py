@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import signal
 import sys
-import tomllib
 from pathlib import Path
 
 __all__ = ["run_app", "warm_up_torch", "read_experiment", "parse_size"]
@@ -40,30 +39,23 @@ def _error(message: str) -> int:
     return EXIT_INVALID
 
 
-def read_experiment(args) -> tuple[dict | None, Path | None, str, str | None]:
-    """``(raw, path, name, error)`` of what the command line asks to open (``raw`` None: nothing)."""
+def read_experiment(args) -> tuple[dict | None, Path | None, str | None]:
+    """``(raw, path, error)`` of what the command line asks to open (``raw`` None: nothing); the
+    file is read as ``run`` reads it, with the same words when it cannot be."""
     from engine.errors import ExperimentError
+    from engine.files import read_raw
     from engine.presets import preset_path
 
-    if getattr(args, "preset", None):
-        try:
-            path = preset_path(args.preset)
-        except ExperimentError as error:
-            return None, None, "", str(error)
-        return tomllib.loads(path.read_text(encoding="utf-8")), None, args.preset, None
-    if getattr(args, "experiment", None):
-        path = Path(args.experiment)
-        if not path.is_file():
-            return None, None, "", f"{path}: no such file"
-        try:
-            return tomllib.loads(path.read_text(encoding="utf-8")), path, path.name, None
-        except (OSError, UnicodeDecodeError) as error:
-            return None, None, "", f"{path}: cannot read it: {error}"
-        except tomllib.TOMLDecodeError as error:
-            return None, None, "", f"{path}: not a TOML file: {error}"
-        except RecursionError:
-            return None, None, "", f"{path}: nested too deeply to read"
-    return None, None, "", None
+    try:
+        if getattr(args, "preset", None):
+            return read_raw(preset_path(args.preset)), None, None
+        if getattr(args, "experiment", None):
+            return read_raw(args.experiment), Path(args.experiment), None
+    except ExperimentError as error:
+        return None, None, str(error)
+    except RecursionError:
+        return None, None, f"{args.experiment}: nested too deeply to read"
+    return None, None, None
 
 
 def parse_size(text: str | None) -> tuple[int, int] | None:
@@ -83,10 +75,10 @@ def run_app(args) -> int:
     scale = getattr(args, "scale", None)
     from .presentation import SCALES
 
-    if scale is not None and not 1.0 <= scale <= 2.0:
-        return _error(f"--scale: expected a number from 1 to 2 (e.g. {', '.join(f'{s:g}' for s in SCALES)}), "
-                      f"got {scale:g}")
-    raw, path, name, problem = read_experiment(args)
+    if scale is not None and not SCALES[0] <= scale <= SCALES[-1]:
+        return _error(f"--scale: expected a number from {SCALES[0]:g} to {SCALES[-1]:g} "
+                      f"(e.g. {', '.join(f'{s:g}' for s in SCALES)}), got {scale:g}")
+    raw, path, problem = read_experiment(args)
     if problem is not None:
         return _error(problem)
 

@@ -15,7 +15,6 @@ class ExportDialog(QDialog):
     def __init__(self, parent: QWidget | None, path: str, size: QSize, scale: float = 2.0):
         super().__init__(parent)
         self.setWindowTitle("Export plot")
-        self.size_on_screen = size
         self.file = QLineEdit(path, self)
         browse = QPushButton("Browse...", self)
         browse.clicked.connect(self._browse)

@@ -8,20 +8,20 @@ presentation mode (F11) scales everything for a projector. At 1024x768 nothing i
 from __future__ import annotations
 
 import time
-import tomllib
 from pathlib import Path
 
 import tomli_w
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDockWidget, QFileDialog, QLabel, QMainWindow,
-                               QMessageBox, QProgressBar, QStyle, QTabWidget, QToolBar, QWidget)
+                               QMessageBox, QProgressBar, QStyle, QTabBar, QTabWidget, QToolBar, QWidget)
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from engine.checkpoint import load_state, save_state
 from engine.commands import AddGroup, SetGroupOptions
 from engine.config import MODULES, GroupConfig
 from engine.errors import ExperimentError, StateFileError
+from engine.files import read_raw
 from engine.parse import parse_experiment
 from engine.presets import preset_path
 from engine.preview import predict_schedule
@@ -41,7 +41,6 @@ from .widgets import ElidedLabel, VerticalScrollArea, install_style
 
 __all__ = ["MainWindow"]
 
-APP = "lrlab"
 SPEEDS = [("full speed", None), ("50 epochs/s", 50.0), ("10 epochs/s", 10.0), ("4 epochs/s", 4.0),
           ("2 epochs/s", 2.0), ("1 epoch/s", 1.0)]
 SMOOTHING = [("no smoothing", 0.0), ("EMA 0.6", 0.6), ("EMA 0.9", 0.9), ("EMA 0.98", 0.98)]
@@ -94,6 +93,7 @@ class MainWindow(QMainWindow):
         self.started_position = 0
         self.redraw_ms: list[float] = []
         self.last_message: tuple[str, str] | None = None
+        self._warned = False              # the status line holds a warning about the training
         self.export_scale = 2.0
 
         # Python's garbage collector runs in whichever thread happens to allocate: in the
@@ -212,7 +212,7 @@ class MainWindow(QMainWindow):
         self.presets_menu = file.addMenu("Open &Example")
         self.presets_menu.setToolTipsVisible(True)
         for number, (name, title, description) in enumerate(preset_entries(), start=1):
-            action = QAction(f"&{number:X}. {title}" if number < 16 else title, self)
+            action = QAction(f"&{number}. {title}" if number < 10 else f"{number}. {title}", self)
             action.setStatusTip(description)
             action.setToolTip(description)
             action.triggered.connect(lambda _=False, n=name: self.open_preset(n))
@@ -354,7 +354,7 @@ class MainWindow(QMainWindow):
         super().resizeEvent(event)
         self.update_toolbar_rows()
         self.fit_side_panel()
-        QTimer.singleShot(0, self.fit_side_panel)  # and once the docks have their new geometry
+        QTimer.singleShot(0, self, self.fit_side_panel)  # and once the docks have their new geometry
 
     def fit_side_panel(self, exact: bool = False) -> None:
         """A narrower window takes the space from the side panel, not from the plots; ``exact``
@@ -372,7 +372,17 @@ class MainWindow(QMainWindow):
             dock.setVisible(visible)
         self.side_action.setChecked(visible)
         if visible:
-            QTimer.singleShot(0, lambda: self.fit_side_panel(exact=self.presentation.active))
+            QTimer.singleShot(0, self, lambda: self.fit_side_panel(exact=self.presentation.active))
+
+    def current_side_dock(self) -> QDockWidget | None:
+        """The side panel's tab in front (read from the docks' tab bar: a dock out of sight in
+        its tab group still says it is visible)."""
+        shown = [d for d in self.side_docks if d.toggleViewAction().isChecked()]
+        for bar in self.findChildren(QTabBar, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            if bar.count() and bar.currentIndex() >= 0:
+                title = bar.tabText(bar.currentIndex())
+                return next((d for d in shown if d.windowTitle() == title), None)
+        return shown[0] if len(shown) == 1 else None
 
     def side_panel_shown(self) -> bool:
         return any(dock.toggleViewAction().isChecked() for dock in self.side_docks)
@@ -411,7 +421,7 @@ class MainWindow(QMainWindow):
         self.controller.reset()
         self.setup.set_value(raw)
         self.setup_scroll.verticalScrollBar().setValue(0)
-        self.setup.editor.scroll_to_top()
+        self.setup.editor.show_first_tab()
         self.path, self.source_name, self.dirty = path, name, False
         self.error = None
         self.state.reset_events()
@@ -440,8 +450,12 @@ class MainWindow(QMainWindow):
         """Check the form with the engine; mark the field at fault; redraw the predicted schedule."""
         raw = self.setup.value()
         had_error = self.error is not None
-        try:  # with torch's own checks too (a few ms per run): nothing torch refuses gets to Start
-            experiment = parse_experiment(raw, trial=True)
+        # With torch's own checks too (a few ms per run): nothing torch refuses gets to Start.
+        # While a session trains the form is locked and only edits the engine already applied
+        # change it: no trial step then (it would take the interpreter from the trainer).
+        trial = self.controller.state not in (RUNNING, PAUSED)
+        try:
+            experiment = parse_experiment(raw, trial=trial)
             self.error = None
         except ExperimentError as error:
             experiment, self.error = None, error
@@ -515,7 +529,7 @@ class MainWindow(QMainWindow):
         """The form's experiment, built once with torch (errors shown at their field), or None."""
         self.validate()
         if self.experiment is None or self.error is not None:
-            self._notify("Cannot start", str(self.error))
+            self.last_message = ("Cannot start", str(self.error))  # the status line says it already
             return None
         try:
             return parse_experiment(self.setup.value(), trial=True)
@@ -523,7 +537,7 @@ class MainWindow(QMainWindow):
             self.error = error
             self.setup.show_error(error)
             self._update_controls()
-            self._notify("Cannot start", str(error))
+            self.last_message = ("Cannot start", str(error))
             return None
 
     def start(self) -> None:
@@ -568,6 +582,7 @@ class MainWindow(QMainWindow):
         self.controller.stop()
 
     def reset(self) -> None:
+        self._warned = False  # the results a warning was about are gone
         self._merge_recorded_edits()
         self.controller.reset()
         self.series = []
@@ -588,10 +603,14 @@ class MainWindow(QMainWindow):
             self._drop_unapplied_commands(state)
             self.refresh_timer.stop()
             self.state_timer.stop()
+            if state in (FINISHED, STOPPED):
+                self.validate()  # the prediction of the experiment as it now is (edits included)
             self.refresh_state()
         self.setup.set_locked(state in (RUNNING, PAUSED))
-        if self.error is None:
-            self._show_status(STATE_WORDS[state])
+        if running:
+            self._warned = False  # a new stretch of training: the last warning is history
+        if self.error is None and not self._warned:
+            self._show_status(STATE_WORDS[state])  # but a warning just given (a failed run) stays
         self._update_controls()
 
     def _drop_unapplied_commands(self, state: str) -> None:
@@ -628,11 +647,11 @@ class MainWindow(QMainWindow):
             action.setEnabled(idle)
         self.examples.setEnabled(idle)
         self.recent_menu.menuAction().setEnabled(idle and bool(self._recent()))
-        self.add_group_action.setEnabled(bool(self._free_modules(self.setup.current)))
 
     def _show_status(self, text: str | None, *, warning: bool = False) -> None:
         if text is None:
             return
+        self._warned = warning and self.error is None
         self.status_label.setText(text)
         self.status_label.setStyleSheet(WARNING_STYLE if warning else "")
 
@@ -727,7 +746,7 @@ class MainWindow(QMainWindow):
             self.state.show_message(f"param_groups[{group}]['lr'] not set: {getattr(error, 'message', error)}")
             self.last_message = ("This lr cannot be set", f"param_groups[{group}]['lr']: "
                                  f"{getattr(error, 'message', error)}")
-            QTimer.singleShot(0, self.state.forget_typed)  # the cell shows the lr in effect again
+            QTimer.singleShot(0, self.state, self.state.forget_typed)  # the cell shows the lr in effect again
             return
         self.state.clear_message()
         self.dirty = True
@@ -755,15 +774,6 @@ class MainWindow(QMainWindow):
         self.dirty = True
         self._update_title()
         self._show_status(f"add_param_group({module}, lr {lr:g}): at the next step, then recorded in the run's edits.")
-
-    def add_group(self, run: int, module: str | None = None, lr: float = 0.01) -> None:
-        """Add a param group for ``module`` (the first free one by default) to a training run."""
-        free = self._free_modules(run)
-        if not free:
-            self.state.show_message("Nothing to add: every module of this run is in a param group, "
-                                    "or it is not training.")
-            return
-        self.submit_group(run, module or free[0], lr)
 
     def _merge_recorded_edits(self) -> None:
         """Edits made while training go into the experiment, so saving replays them exactly.
@@ -826,9 +836,9 @@ class MainWindow(QMainWindow):
             return False
         path = Path(path)
         try:
-            raw = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-            self._message("Cannot open", f"{path}: {error}")
+            raw = read_raw(path)
+        except ExperimentError as error:
+            self._message("Cannot open", str(error))
             return False
         self.open_raw_file(raw, path)
         return True
@@ -842,7 +852,7 @@ class MainWindow(QMainWindow):
     def open_preset(self, name: str) -> None:
         if self.controller.state in (RUNNING, PAUSED) or not self._confirm_discard():
             return
-        raw = tomllib.loads(preset_path(name).read_text(encoding="utf-8"))
+        raw = read_raw(preset_path(name))
         title = next((t for n, t, _ in preset_entries() if n == name), name)
         self.load_raw(raw, None, f"example {title}")
         self._show_status(f"Opened the example \u201c{title}\u201d: press Start (F5) to train it.")
@@ -897,9 +907,12 @@ class MainWindow(QMainWindow):
     def export_plot_dialog(self) -> None:
         dialog = ExportDialog(self, str(Path(self._directory()) / "plot.png"), self.plot_area.canvas.size(),
                               float(self.settings.value("export_scale", self.export_scale)))
-        if dialog.exec():
-            self.settings.setValue("export_scale", dialog.scale())
-            self.export_plot(dialog.path(), scale=dialog.scale())
+        accepted = dialog.exec()
+        path, scale = dialog.path(), dialog.scale()
+        dialog.deleteLater()
+        if accepted:
+            self.settings.setValue("export_scale", scale)
+            self.export_plot(path, scale=scale)
 
     def export_plot(self, path: str | None = None, scale: float | None = None) -> bool:
         """The plots with their legend and verdict: PNG at ``scale`` (2x by default), or SVG."""
@@ -989,7 +1002,7 @@ class MainWindow(QMainWindow):
             scale = float(self.settings.value("presentation_scale", self.presentation.scale))
         except (TypeError, ValueError):
             scale = self.presentation.scale
-        if scale in SCALES:
+        if SCALES[0] <= scale <= SCALES[-1]:
             self.presentation.scale = scale
             self._check_scale(scale)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect, QSize, Qt
+from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QPainter, QPixmap, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
@@ -30,30 +30,28 @@ class ReadoutOverlay(QLabel):
 
     def __init__(self, host: QWidget):
         super().__init__(host)
-        self.setProperty("elides", True)   # its width is capped; the tooltip holds all of it
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setWordWrap(True)
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setStyleSheet(f"color: {TEXT}; background: rgba(255, 255, 255, 235); border: 1px solid #8c8c8c; "
                            "border-radius: 3px; padding: 4px 6px;")
         self.hide()
-        self.mouse_x = 0.0
 
-    def show_text(self, text: str, mouse_x: float) -> None:
+    def show_text(self, text: str, mouse_x: float, axis_width: int) -> None:
+        """Show ``text`` beside the plots' y axis (``axis_width`` px) on the side away from ``mouse_x``."""
         if not text:
             self.hide()
             return
         self.setText(text)
-        self.setToolTip(text)
         host = self.parentWidget()
         margin, gap = 8, 24
-        left_room = int(mouse_x) - gap - margin - 60          # 60: the y axis' labels
+        left_room = int(mouse_x) - gap - margin - axis_width
         right_room = host.width() - int(mouse_x) - gap - margin
         on_left = left_room >= right_room                    # the side with more room, away from the mouse
         room = max(left_room if on_left else right_room, 160)
         self.setFixedWidth(min(self._ideal_width(text) + 20, room))
         self.adjustSize()
-        x = margin + 60 if on_left else host.width() - self.width() - margin
+        x = margin + axis_width if on_left else host.width() - self.width() - margin
         self.move(max(0, x), margin + 24)
         self.show()
         self.raise_()
@@ -123,20 +121,13 @@ class PlotArea(QWidget):
         self.badge.show()
 
     def _show_readout(self, text: str) -> None:
-        self.readout.show_text(text, self.plots.mouse_x)
+        self.readout.show_text(text, self.plots.mouse_x, int(self.plots.lr_plot.getAxis("left").width()))
 
     # -- pictures -----------------------------------------------------------------------------------
-    def picture(self, scale: float = 2.0, size: QSize | None = None) -> QPixmap:
-        """The legend, verdict and plots as drawn on screen, ``scale`` times as many pixels.
-
-        ``size`` (logical pixels) lays the plots out at another size first, e.g. a slide's.
-        """
+    def picture(self, scale: float = 2.0) -> QPixmap:
+        """The legend, verdict and plots as drawn on screen, ``scale`` times as many pixels."""
         canvas = self.canvas
-        original = canvas.size()
         self.plots.end_hover()  # the readout box and the cursor follow the mouse: not in a picture
-        if size is not None and size != original:
-            canvas.resize(size)
-            canvas.layout().activate()
         pixmap = QPixmap(canvas.size() * scale)
         pixmap.setDevicePixelRatio(scale)
         pixmap.fill(Qt.GlobalColor.white)
@@ -145,11 +136,9 @@ class PlotArea(QWidget):
             canvas.render(painter, QPoint())
         finally:
             painter.end()
-        if canvas.size() != original:
-            canvas.resize(original)
         return pixmap
 
-    def export(self, path: str | Path, scale: float = 2.0, size: QSize | None = None) -> bool:
+    def export(self, path: str | Path, scale: float = 2.0) -> bool:
         """Write the plots to ``path``: PNG at ``scale``x, or SVG (vectors); True when written."""
         path = str(path)
         if path.lower().endswith(".svg"):
@@ -171,7 +160,7 @@ class PlotArea(QWidget):
         # Written beside the target and renamed into place: an existing picture is replaced whole
         # or not at all.
         partial = path + ".partial"
-        if not self.picture(scale, size).save(partial, "PNG"):
+        if not self.picture(scale).save(partial, "PNG"):
             Path(partial).unlink(missing_ok=True)
             return False
         os.replace(partial, path)

@@ -39,6 +39,7 @@ EVENT_SYMBOLS = {"manual_decay": "t", "edit": "d", "add_group": "+", "plateau": 
                  "error": "x", "rejected": "o", "stopped": "o", "note": "o"}
 SHOWN_EVENTS = set(EVENT_SYMBOLS)
 EVENT_SIZE = 10
+STAIRS_COPY_LIMIT = 20_000  # beyond this many points the last step is not drawn wider (see _stairs)
 DIFF_LOSS, DIFF_LR = "#333333", PALETTE[1]
 NO_SI_PREFIX = ((0.0, 0.0),)  # pyqtgraph scales an axis by an SI prefix only inside these ranges
 MARKS_PER_CURVE = 8   # run markers along each curve (their offsets differ per run)
@@ -106,13 +107,19 @@ def _marks(plot, index: int, size: float):
     item.setZValue(20)
     # They change only when a run passes the next one: keep them as a pixmap between changes.
     item.scatter.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-    plot.addItem(item)
+    # They sit on curves that already set the range; as symbols sized in pixels their bounds
+    # depend on the range itself, and counting them made auto-range oscillate frame after frame.
+    plot.addItem(item, ignoreBounds=True)
     return item
 
 
 def _stairs(x: np.ndarray, y: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points for ``stepMode="right"``: y[i] holds from x[i] to x[i+1]; the last holds ``width`` more."""
-    if not len(x):
+    """Points for ``stepMode="right"``: y[i] holds from x[i] to x[i+1]; the last holds ``width`` more.
+
+    With many points one more step is far below a pixel: the arrays are drawn as they are
+    (copying a million-step run at every frame would cost more than drawing it).
+    """
+    if not len(x) or len(x) > STAIRS_COPY_LIMIT:
         return x, y
     return np.append(x, x[-1] + width), np.concatenate([y, y[-1:]])
 
@@ -210,7 +217,7 @@ class _RunItems:
                                          brush=pg.mkBrush(self.color), hoverable=True, tip=lambda x, y, data: data)
         self.events.setZValue(30)
         self.events.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # new events are rare
-        panel.lr_plot.addItem(self.events)
+        panel.lr_plot.addItem(self.events, ignoreBounds=True)  # on the lr curve: see _marks
         self.events_drawn = 0
 
     def ensure_groups(self, n: int) -> bool:
@@ -284,6 +291,13 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             for item in (*(plot.getAxis(side) for side in ("left", "bottom", "top", "right")), plot.titleLabel):
                 item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.sticky = {plot: StickyRange(plot) for plot in self.plots}
+        # The x range is the experiment's length, set once (not auto-ranged at every frame: with
+        # clip-to-view and downsampling, linked plots' auto-ranges chased each other forever).
+        for plot in self.plots:
+            plot.getViewBox().disableAutoRange(axis=pg.ViewBox.XAxis)
+        self._x_shown: float | None = None
+        self._x_taken = False
+        self.lr_plot.getViewBox().sigRangeChangedManually.connect(self._x_taken_over)
         self.runs: list[_RunItems] = []
         self.results: list[RunResults | None] = []
         self.predictions: list[Prediction | None] = []
@@ -385,6 +399,8 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.predictions = [None] * len(names)
         self.steps_per_epoch = max(1, steps_per_epoch)
         self.epochs = epochs
+        self._x_shown = None
+        self._compared, self._compared_key = (0, None), None
         self._ema_cache.clear()
         if self.compare and max(self.compare) >= len(names):
             self.compare = None
@@ -406,6 +422,9 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             setattr(self, key, value)
         self.lr_plot.setLogMode(y=self.log_lr)
         self.loss_plot.setLogMode(y=self.log_loss)
+        for plot in self.plots:  # setLogMode turns auto-range back on
+            plot.getViewBox().disableAutoRange(axis=pg.ViewBox.XAxis)
+        self._x_shown = None
         label_style = {"color": TEXT, "font-size": f"{BASE_POINT_SIZE * self.scale:.1f}pt"}
         for plot in self.plots:
             plot.getAxis("bottom").setLabel(self._x_unit(), siPrefixEnableRanges=NO_SI_PREFIX, **label_style)
@@ -472,6 +491,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             cycled |= self._draw_momentum(items, source or (p.results if p is not None else None))
         self._show(self.momentum_plot, 2, cycled)
         self._draw_difference()
+        self._fit_x()
         self._fit_ranges()
         self._publish_legend()
 
@@ -486,7 +506,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         # Before training the lr markers sit on the predicted curve, so the legend matches from the start.
         lr_curve = items.lr[0] if items.lr and items.lr[0].xData is not None else \
             (items.predicted[0] if items.predicted else None)
-        for marks, curve in ((items.lr_marks, lr_curve), (items.loss_marks, items.train)):
+        for marks, curve, stepped in ((items.lr_marks, lr_curve, True), (items.loss_marks, items.train, False)):
             x, y = (curve.xData, curve.yData) if curve is not None else (None, None)
             if x is None or not len(x):
                 _clear(marks)
@@ -495,13 +515,35 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             delta = span / MARKS_PER_CURVE
             at = x[0] + (np.arange(MARKS_PER_CURVE) + (items.index + 0.5) / n) * delta
             at = at[at <= x[-1]]
-            rows = np.clip(np.searchsorted(x, at, side="right") - 1, 0, len(x) - 1)
-            values = np.asarray(y)[rows]
+            if stepped:  # an lr holds until the next step: the value in effect at `at`
+                values = np.asarray(y)[np.clip(np.searchsorted(x, at, side="right") - 1, 0, len(x) - 1)]
+            else:  # a loss is drawn as a line: the marker sits on it
+                values = np.interp(at, x, y)
             keep = np.isfinite(values)
             placed = (at[keep].tobytes(), values[keep].tobytes())
             if getattr(marks, "placed", None) != placed:  # a trained row never changes: most frames skip
                 marks.placed = placed
                 marks.setData(at[keep], values[keep])
+
+    def _x_taken_over(self, *_) -> None:
+        self._x_taken = True
+
+    def _fit_x(self) -> None:
+        """Show the whole experiment along x (or, without its length, everything drawn so far)."""
+        view = self.lr_plot.getViewBox()
+        if self._x_taken:
+            if not view.autoRangeEnabled()[0]:
+                return  # a person zoomed or panned: theirs until they press "A"
+            self._x_taken, self._x_shown = False, None
+            view.disableAutoRange(axis=pg.ViewBox.XAxis)
+        extent = self._x_extent()
+        if extent is None:
+            ends = [c.xData[-1] for items in self.runs for c in (*items.lr, *items.predicted, items.train)
+                    if c.xData is not None and len(c.xData)]
+            extent = float(max(ends)) if ends else None
+        if extent is not None and extent != self._x_shown:
+            self._x_shown = extent
+            view.setXRange(0, max(extent, 1.0), padding=0.02)
 
     def _fit_ranges(self) -> None:
         def data(curves):
@@ -651,7 +693,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         keys = []
         if groups > 1:
             keys.append("groups: " + ", ".join(f"g{g} {GROUP_WORDS[g % len(GROUP_WORDS)]}" for g in range(groups)))
-        kinds = {e.kind for r in self.results if r is not None for e in r.events if e.kind in SHOWN_EVENTS}
+        kinds = self._event_kinds()
         if kinds:
             keys.append("on the lr: " + ", ".join(
                 f"{SYMBOL_GLYPHS.get(EVENT_SYMBOLS[k], '')}\u00a0{k.replace('_', chr(160))}" for k in sorted(kinds)))
@@ -662,6 +704,16 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         if html != self.legend_html:
             self.legend_html = html
             self.legend_changed.emit(html)
+
+    def _event_kinds(self) -> set[str]:
+        """The kinds of marker on the lr plot, predicted or trained (the predicted ones are known
+        before training, so the legend does not grow a line mid-run and move the plots)."""
+        sources = [r for r in self.results if r is not None] + [p.results for p in self.predictions if p is not None]
+        key = tuple((id(r.events), len(r.events)) for r in sources)
+        if key != getattr(self, "_kinds_key", None):
+            self._kinds_key = key
+            self._kinds = {e.kind for r in sources for e in r.events if e.kind in SHOWN_EVENTS}
+        return self._kinds
 
     @staticmethod
     def _title(plot, text: str) -> None:
@@ -708,7 +760,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         for cursor in self.cursors.values():
             cursor.setPos(x)
             cursor.show()
-        self._set_readout(self.readout_text(x))
+        self._set_readout(self.readout_text(x), moved=True)
 
     def end_hover(self) -> None:
         self._last_hover = None
@@ -716,8 +768,9 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             cursor.hide()
         self._set_readout("")
 
-    def _set_readout(self, text: str) -> None:
-        if text != self.readout:
+    def _set_readout(self, text: str, moved: bool = False) -> None:
+        """Publish the readout; ``moved``: the mouse moved, so its box may have to change sides."""
+        if text != self.readout or moved and text:
             self.readout = text
             self.readout_changed.emit(text)
 

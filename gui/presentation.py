@@ -55,7 +55,7 @@ class Presentation:
             self.scale = scale
         w = self.window
         if not self.active:
-            on_top = next((d for d in w.side_docks if d.isVisible() and not d.visibleRegion().isEmpty()), None)
+            on_top = w.current_side_dock()
             self._saved = _Saved(QFont(QApplication.font()), w.windowState(),
                                  {dock: dock.toggleViewAction().isChecked() for dock in w.side_docks},
                                  on_top, on_top.width() if on_top is not None else 0,
@@ -75,20 +75,17 @@ class Presentation:
         w, saved = self.window, self._saved
         self.active = False
         self._saved = None
-        self._apply(saved.font)
-        w.plot_area.set_scale(1.0)
         w.training_bar.setIconSize(saved.icon_size)
         w.training_bar.setToolButtonStyle(saved.button_style)
+        self._apply(saved.font)
         if w.isFullScreen() and not saved.window_state & Qt.WindowState.WindowFullScreen:
             w.showMaximized() if saved.window_state & Qt.WindowState.WindowMaximized else w.showNormal()
         for dock, visible in saved.docks.items():
             dock.setVisible(visible)
         if saved.on_top is not None:
             saved.on_top.raise_()
-            width = saved.side_width
-            QTimer.singleShot(0, lambda: w.resizeDocks([saved.on_top], [width], Qt.Orientation.Horizontal))
-        w.update_toolbar_rows()
-        QTimer.singleShot(0, w.update_toolbar_rows)
+            QTimer.singleShot(0, w, lambda: w.resizeDocks([saved.on_top], [saved.side_width],
+                                                          Qt.Orientation.Horizontal))
 
     def set_scale(self, scale: float) -> None:
         self.scale = scale
@@ -106,6 +103,6 @@ class Presentation:
         w.plot_area.set_scale(self.scale if self.active else 1.0)
         w.fit_status_bar()
         w.update_toolbar_rows()
-        QTimer.singleShot(0, w.update_toolbar_rows)  # again once every widget has taken the new font
+        QTimer.singleShot(0, w, w.update_toolbar_rows)  # again once every widget has taken the new font
         if self.active:
-            QTimer.singleShot(0, lambda: w.fit_side_panel(exact=True))
+            QTimer.singleShot(0, w, lambda: w.fit_side_panel(exact=True))

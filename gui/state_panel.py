@@ -22,7 +22,6 @@ __all__ = ["StatePanel", "describe_value"]
 
 HIDDEN_KEYS = {"params", "foreach", "fused", "capturable", "differentiable", "maximize", "decoupled_weight_decay"}
 ERROR_STYLE = "color: #a40000; font-weight: bold;"
-LR_COLUMN_MIN = 96
 
 
 def describe_value(value) -> str:
@@ -205,8 +204,6 @@ class StatePanel(QWidget):
                 if key == "lr" and editable:
                     flags |= Qt.ItemFlag.ItemIsEditable
                 item.setFlags(flags)
-        if self.table.columnWidth(1) < LR_COLUMN_MIN:
-            self.table.horizontalHeader().resizeSection(1, LR_COLUMN_MIN)
         self.table.blockSignals(False)
 
     def _fill_scheduler(self, run) -> None:
@@ -257,7 +254,7 @@ class StatePanel(QWidget):
             value = float(item.text())
         except ValueError:
             self.show_message(f"param_groups[{item.row()}]['lr'] not set: not a number: {item.text()!r}")
-            QTimer.singleShot(0, self.forget_typed)
+            QTimer.singleShot(0, self, self.forget_typed)
             return
         self.lr_edited.emit(self.run_index, item.row(), value, self.rebase.isChecked())
 

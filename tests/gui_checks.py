@@ -86,7 +86,7 @@ def text_that_does_not_fit(window) -> list[str]:
                 w.contentsRect().width() - 2 * w.margin()
             if w.wordWrap():
                 needed_height = w.heightForWidth(w.width())
-                if needed_height > w.height() + SLACK and not w.toolTip():
+                if needed_height > w.height() + SLACK:
                     problems.append(f"{_name(w)}: needs {needed_height} px of height, has {w.height()}")
             elif _label_text_width(w) > room + SLACK + margins.left() + margins.right():
                 problems.append(f"{_name(w)}: needs {_label_text_width(w)} px, has {room}")

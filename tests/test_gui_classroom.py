@@ -145,6 +145,7 @@ def test_the_prediction_is_redrawn_after_an_edit_after_stop_and_after_reset(qtbo
     assert before[1] != 0.0123
     drawn = window.plots.runs[0].predicted[0]
     assert 0.0123 in drawn.yData
+    window.plots.set_predictions([None])  # as if nothing were drawn: Stop must draw it again
     window.stop()
     wait_state(qtbot, window, STOPPED)
     assert window.plots.predictions[0].results.epoch_lr[1, 0] == 0.0123
@@ -249,8 +250,14 @@ def test_flat_lines_sit_clear_of_the_frame_with_a_tick(qtbot, make_window):
     low, high = StickyRange.bounds(-1.0, -1.0, log=True)  # a flat 0.1 on a log axis
     assert low < -1.05 and high > -0.95
     window = make_window(preset("per-layer-lr", epochs=5))
+    window.resize(1024, 768)
+    window.show()
+    qtbot.waitExposed(window)
     (low, high) = window.plots.lr_plot.getViewBox().viewRange()[1]
     assert low < 0.1 < 0.2 < high and min(0.1 - low, high - 0.2) > 0.02 * (high - low)
+    axis = window.plots.lr_plot.getAxis("left")
+    ticks = [v for spacing, values in axis.tickValues(low, high, axis.height()) for v in values]
+    assert any(abs(v - 0.1) < 1e-9 for v in ticks) and any(abs(v - 0.2) < 1e-9 for v in ticks)  # a tick on each
 
 
 # -- no modal box, no wheel accident -------------------------------------------------------------

@@ -31,7 +31,7 @@ def test_an_unknown_preset_exits_2_with_one_line():
     assert one_error_line(result).startswith('error: --preset: unknown preset "nosuch"; available: ')
 
 
-@pytest.mark.parametrize("content, words", [("x = [1, 2", "not a TOML file"), (b"\xff\xfe", "cannot read it")])
+@pytest.mark.parametrize("content, words", [("x = [1, 2", "not valid TOML"), (b"\xff\xfe", "not a text file")])
 def test_a_file_that_cannot_be_read_exits_2_naming_it(tmp_path, content, words):
     path = tmp_path / "broken.toml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
@@ -41,6 +41,10 @@ def test_a_file_that_cannot_be_read_exits_2_naming_it(tmp_path, content, words):
     assert not (tmp_path / "x.png").exists()
     missing = gui(tmp_path / "none.toml")
     assert missing.returncode == 2 and one_error_line(missing) == f"error: {tmp_path / 'none.toml'}: no such file"
+    # the same words as `run` for the same file
+    run = subprocess.run([sys.executable, "main.py", "run", str(path), "--out", str(tmp_path / "o")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=180)
+    assert run.returncode == 2 and one_error_line(run) == one_error_line(result)
 
 
 def test_an_experiment_that_cannot_start_exits_2_under_quit(tmp_path):
@@ -55,7 +59,7 @@ def test_an_experiment_that_cannot_start_exits_2_under_quit(tmp_path):
 
 def test_bad_options_exit_2(tmp_path):
     assert one_error_line(gui("--size", "huge")).startswith("error: --size: expected WIDTHxHEIGHT")
-    assert one_error_line(gui("--scale", "5")).startswith("error: --scale: expected a number from 1 to 2")
+    assert one_error_line(gui("--scale", "5")).startswith("error: --scale: expected a number from 1.25 to 2")
 
 
 def test_screenshots_at_a_projectors_size_in_presentation_mode(tmp_path):

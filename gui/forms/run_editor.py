@@ -134,7 +134,7 @@ class RunEditor(QTabWidget):
         for part in (self.optimizer, self.groups, self.scheduler, self.manual, self.edits):
             part.changed.connect(self.changed)
 
-    def scroll_to_top(self) -> None:
+    def show_first_tab(self) -> None:
         """Another experiment: its forms start on the first tab."""
         self.setCurrentIndex(0)
 
