@@ -116,9 +116,16 @@ def _marks(plot, index: int, size: float):
 def _stairs(x: np.ndarray, y: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """Points for ``stepMode="right"``: y[i] holds from x[i] to x[i+1]; the last holds ``width`` more.
 
-    With many points one more step is far below a pixel: the arrays are drawn as they are
-    (copying a million-step run at every frame would cost more than drawing it).
+    A staircase needs only the points where it changes (StepLR over 8,000 steps has 60): fewer
+    points to draw at every frame, and the same picture. A curve that changes at nearly every
+    point (OneCycleLR per step) is drawn as it is, and past a size its last step is not widened
+    (one step among tens of thousands is below a pixel; copying them each frame is not).
     """
+    if len(x) > 2:
+        changes = np.flatnonzero(y[1:] != y[:-1]) + 1
+        if len(changes) < len(x) // 2:
+            keep = np.concatenate([[0], changes])
+            return np.append(x[keep], x[-1] + width), np.append(y[keep], y[-1])
     if not len(x) or len(x) > STAIRS_COPY_LIMIT:
         return x, y
     return np.append(x, x[-1] + width), np.concatenate([y, y[-1:]])
@@ -590,13 +597,25 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         if self.x_mode == "step":
             items.train.setData(r.step.astype(float), self._smoothed((i, "step"), r.step_loss))
             x_val = (r.epoch.astype(float) + 1) * self.steps_per_epoch - 1
+            self._fit_pen(items.train, len(r.step))
         else:
             items.train.setData(r.epoch.astype(float), self._smoothed((i, "epoch"), r.train_loss))
             x_val = r.epoch.astype(float)
+            self._fit_pen(items.train, len(r.epoch))
         if len(r.val_loss) and np.isfinite(r.val_loss).any():
             items.val.setData(x_val, r.val_loss)
         else:
             _clear(items.val)
+
+    def _fit_pen(self, curve, points: int) -> None:
+        """A per-step loss with more points than the plot has pixels is a band, not a line: it
+        is drawn with a hairline (a wide pen there costs the trainer much and shows nothing more)."""
+        dense = points > max(self.lr_plot.getViewBox().width(), 200)
+        width = max(1.0, self.scale) if dense else line_width(self.scale)
+        pen = curve.opts["pen"]
+        if pen.widthF() != width:
+            pen.setWidthF(width)
+            curve.setPen(pen)
 
     def _draw_events(self, items: _RunItems, r: RunResults) -> None:
         spots = []

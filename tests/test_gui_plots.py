@@ -62,8 +62,11 @@ def test_prediction_and_log_axes(panel):
     exp, (r,) = trained()
     panel.set_runs(["a"], exp.steps_per_epoch)
     panel.set_predictions([predict_schedule(exp, 0)])
-    # drawn as stairs: the last epoch's lr holds to the end of the run
-    assert panel.runs[0].predicted[0].yData.tolist() == [*r.epoch_lr[:, 0].tolist(), r.epoch_lr[-1, 0]]
+    # drawn as stairs, by the points where it changes: the last epoch's lr holds to the end of the run
+    curve = panel.runs[0].predicted[0]
+    shown = [float(curve.yData[np.searchsorted(curve.xData, e, side="right") - 1]) for e in range(len(r.epoch))]
+    assert shown == r.epoch_lr[:, 0].tolist() and curve.xData[-1] == len(r.epoch)
+    assert curve.xData.tolist() == [0, 3, 6, 9]  # StepLR(3, 0.5) over 9 epochs: changes at 3 and 6, ends at 9
     panel.set_options(log_lr=True)
     assert panel.lr_plot.getAxis("left").logMode
 

@@ -25,6 +25,12 @@ def small(epochs=8, **run):
     return {"epochs": epochs, "data": {"samples": 256, "batch_size": 32}, "runs": [table]}
 
 
+def stairs_at(curve, xs) -> list[float]:
+    """The value a stepped curve (stepMode "right") shows at each x."""
+    x, y = curve.xData, curve.yData
+    return [float(y[np.searchsorted(x, v, side="right") - 1]) for v in xs]
+
+
 def wait_state(qtbot, window, *states, timeout=30_000):
     qtbot.waitUntil(lambda: window.controller.state in states, timeout=timeout)
 
@@ -58,8 +64,9 @@ def test_preview_is_drawn_before_training(qtbot, make_window):
     assert prediction.results.epoch_lr[:, 0].tolist() == [0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125,
                                                          0.00625, 0.00625]
     curve = window.plots.runs[0].predicted[0]
-    # a staircase: each epoch's lr holds from its start to the next epoch's (8 epochs, 9 edges)
-    assert curve.xData.tolist() == list(range(9)) and window.plots.runs[0].lr[0].xData is None
+    # a staircase (the points where it changes): each epoch's lr holds until the next change
+    assert stairs_at(curve, range(8)) == [0.05, 0.05, 0.025, 0.025, 0.0125, 0.0125, 0.00625, 0.00625]
+    assert curve.xData[-1] == 8 and window.plots.runs[0].lr[0].xData is None
 
 
 def test_the_preview_follows_the_form(qtbot, make_window):
@@ -76,7 +83,7 @@ def test_a_run_trains_to_the_end(qtbot, make_window):
     session = window.controller.session
     results = window.series[0].results()
     assert len(results.epoch) == 8 and len(results.step) == session.total_steps
-    assert len(window.plots.runs[0].lr[0].xData) == 8 + 1  # 8 epochs drawn as stairs
+    assert stairs_at(window.plots.runs[0].lr[0], range(8)) == results.epoch_lr[:, 0].tolist()
     assert window.progress.value() == window.progress.maximum()
     assert "epoch 8/8" in window.counts.text()
     assert not window.controller.busy
