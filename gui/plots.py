@@ -550,7 +550,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             extent = float(max(ends)) if ends else None
         if extent is not None and extent != self._x_shown:
             self._x_shown = extent
-            view.setXRange(0, max(extent, 1.0), padding=0.02)
+            view.setXRange(0, max(extent, 1.0), padding=0.04)  # room for the last tick's label
 
     def _fit_ranges(self) -> None:
         def data(curves):
