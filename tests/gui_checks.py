@@ -197,3 +197,23 @@ def plot_share(window) -> float:
     """The plot area's share of the window's area."""
     canvas = window.plot_area
     return canvas.width() * canvas.height() / (window.width() * window.height())
+
+
+def _geometry(window):
+    widgets = [*window.side_docks, *window.toolbars, window.plot_area, window.statusBar()]
+    return [(w.isVisible(), w.geometry().getRect()) for w in widgets]
+
+
+def wait_for_layout(qtbot, window) -> None:
+    """Wait until the window's layout stops moving (toolbar rows and the side panel's width are
+    set from the event loop after a resize or a font change): three looks in a row alike."""
+    last, stable = None, [0]
+
+    def still() -> bool:
+        nonlocal last
+        now = _geometry(window)
+        stable[0] = stable[0] + 1 if now == last else 0
+        last = now
+        return stable[0] >= 3
+
+    qtbot.waitUntil(still, timeout=5000)

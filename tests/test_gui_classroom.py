@@ -13,6 +13,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from gui.training import FINISHED, IDLE, PAUSED, STOPPED
+from tests.gui_checks import wait_for_layout
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,8 +102,8 @@ def test_another_experiment_opens_its_forms_at_the_top(qtbot, make_window):
     window.show()
     window.setup_dock.raise_()
     window.setup.editor.setCurrentIndex(2)
-    qtbot.wait(20)
     bar = window.setup_scroll.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0, timeout=5000)
     bar.setValue(bar.maximum())
     assert bar.value() > 0
     window.open_preset("steplr")
@@ -226,12 +227,13 @@ def test_the_readout_never_moves_a_plot(qtbot, make_window):
     window.start()
     wait_state(qtbot, window, FINISHED)
     window.refresh()
-    qtbot.wait(20)
+    wait_for_layout(qtbot, window)
     geometry = [p.sceneBoundingRect() for p in window.plots.plots if p in window.plots.shown]
     canvas = window.plot_area.canvas.geometry()
     window.plots.hover_at(3, mouse_x=600)
-    qtbot.wait(20)
     overlay = window.plot_area.readout
+    qtbot.waitUntil(overlay.isVisible, timeout=5000)
+    wait_for_layout(qtbot, window)
     assert overlay.isVisible() and overlay.text().count("<br>") == 4  # a line for the epoch, one per run
     assert [p.sceneBoundingRect() for p in window.plots.plots if p in window.plots.shown] == geometry
     assert window.plot_area.canvas.geometry() == canvas and window.width() == 1024

@@ -10,7 +10,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.gui_checks import hidden_toolbar_controls, layout_problems, plot_share, text_that_does_not_fit, \
-    widgets_outside
+    wait_for_layout, widgets_outside
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTOR, FULL_HD = (1024, 768), (1920, 1080)
@@ -20,36 +20,16 @@ def preset(name: str) -> dict:
     return tomllib.loads((ROOT / "resources" / "presets" / f"{name}.toml").read_text())
 
 
+def settle(qtbot, window):
+    wait_for_layout(qtbot, window)
+
+
 def shown(qtbot, window, size):
     window.resize(*size)
     window.show()
     qtbot.waitExposed(window)
     settle(qtbot, window)
     return window
-
-
-def _geometry(window):
-    widgets = [*window.side_docks, *window.toolbars, window.plot_area, window.statusBar()]
-    return [(w.isVisible(), w.geometry().getRect()) for w in widgets]
-
-
-def settle(qtbot, window=None):
-    """Wait until the window's layout stops moving (toolbar rows and the side panel's width are
-    set from the event loop after a resize or a font change)."""
-    if window is None:
-        qtbot.wait(30)
-        return
-    last = None
-    stable = [0]
-
-    def still() -> bool:
-        nonlocal last
-        now = _geometry(window)
-        stable[0] = stable[0] + 1 if now == last else 0
-        last = now
-        return stable[0] >= 3
-
-    qtbot.waitUntil(still, timeout=5000)
 
 
 def every_view(qtbot, window):
