@@ -718,8 +718,11 @@ class PlotPanel(pg.GraphicsLayoutWidget):
                 f"{SYMBOL_GLYPHS.get(EVENT_SYMBOLS[k], '')}\u00a0{k.replace('_', chr(160))}" for k in sorted(kinds)))
         html = " &nbsp;&nbsp; ".join(parts)
         if keys:  # each key on one piece: a narrow window wraps between them, never inside one
-            html += " &nbsp;&nbsp;\u2502&nbsp; " + " &nbsp;\u00b7&nbsp; ".join(
-                f"<span style='white-space:nowrap'>{key}</span>" for key in keys)
+            # the separator travels with the first key: a wrap never leaves it alone at a line's end
+            bar = "\u2502&nbsp; "
+            html += " &nbsp; " + " &nbsp;\u00b7&nbsp; ".join(
+                f"<span style='white-space:nowrap'>{bar if i == 0 else ''}{key}</span>"
+                for i, key in enumerate(keys))
         if html != self.legend_html:
             self.legend_html = html
             self.legend_changed.emit(html)
