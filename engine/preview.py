@@ -7,6 +7,10 @@ torch's own scheduler documentation images: the real class, stepped, no formulas
 When nothing happens inside an epoch (the scheduler steps per epoch and no edit names a
 step), the lr is constant within each epoch, so the probe steps one batch per epoch and
 the result is spread over the epoch's steps: the same curve, ``steps_per_epoch`` times faster.
+
+:func:`predict_from` predicts the rest of a run that is training, from the schedule's
+state at a step boundary (:meth:`~engine.run.RunTrainer.schedule_state`): after a mid-run
+edit, what torch will really do with it.
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ import numpy as np
 
 from .config import Experiment
 from .recorder import Event, RunRecorder, RunResults
-from .run import RUNNING, ScheduleProbe
+from .run import FINISHED, RUNNING, ScheduleProbe
 
-__all__ = ["predict_schedule", "Prediction", "MAX_PREVIEW_STEPS"]
+__all__ = ["predict_schedule", "predict_from", "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
 
 MAX_PREVIEW_STEPS = 200_000
+PLATEAU_NOTE = "ReduceLROnPlateau reduces the lr when the loss stalls, which only training shows"
 
 
 @dataclass
@@ -42,7 +47,8 @@ def _spread(results: RunResults, steps_per_epoch: int) -> RunResults:
     """Per-epoch rows (one step per epoch) as the per-step rows of the real experiment."""
     repeat = lambda a: np.repeat(a, steps_per_epoch, axis=0)  # noqa: E731
     epochs = results.step_epoch
-    step = np.arange(len(epochs) * steps_per_epoch)
+    step = (repeat(results.step * steps_per_epoch) + np.tile(np.arange(steps_per_epoch), len(epochs))
+            ).astype(np.int64)
     events = [Event(e.step * steps_per_epoch, e.epoch, e.kind, e.group, e.detail) for e in results.events]
     return replace(results, step=step, step_epoch=repeat(epochs), step_loss=repeat(results.step_loss),
                    step_lr=repeat(results.step_lr), step_momentum=repeat(results.step_momentum), events=events)
@@ -73,11 +79,76 @@ def predict_schedule(experiment: Experiment, index: int, max_steps: int = MAX_PR
     if coarse:
         results = _spread(results, spe)
     notes = []
-    scheduler = experiment.runs[index].scheduler
-    if scheduler is not None and any(s.type == "ReduceLROnPlateau" for s in scheduler.walk()):
-        notes.append("ReduceLROnPlateau reduces the lr when the loss stalls, which only training shows")
+    if _has_plateau(experiment, index):
+        notes.append(PLATEAU_NOTE)
     if total < probed.total_steps:
         notes.append(f"the preview stops at step {total * (spe if coarse else 1)} of {experiment.total_steps}")
     if probe.status != RUNNING:
         notes.append(probe.recorder.events[-1].detail)
     return Prediction(results, complete=t == probed.total_steps and probe.status == RUNNING, note="; ".join(notes))
+
+
+def _has_plateau(experiment: Experiment, index: int) -> bool:
+    scheduler = experiment.runs[index].scheduler
+    return scheduler is not None and any(s.type == "ReduceLROnPlateau" for s in scheduler.walk())
+
+
+def predict_from(experiment: Experiment, index: int, state: dict, t: int, max_steps: int = MAX_PREVIEW_STEPS,
+                 commands=None) -> Prediction:
+    """The rest of run ``index`` from optimizer step ``t`` on, as its schedule will go.
+
+    ``state`` is the run's :meth:`~engine.run.RunTrainer.schedule_state` taken before step
+    ``t`` (between steps ``t - 1`` and ``t``, or ``before_commands``); ``experiment`` is the
+    one the run was built from (``TrainingSession.experiment``, *not*
+    ``experiment_with_edits()``: commands already applied are in ``state``). ``commands``
+    (optional) are applied before step ``t`` as the run applies them: with the state in
+    ``RunTrainer.before_commands``, this predicts the run with those commands, without them
+    it predicts the run had they never been sent.
+
+    The results hold steps ``t`` to the end (at most ``max_steps`` probe steps), and equal
+    bit for bit the lr and momentum the run then uses, except under ReduceLROnPlateau, which
+    the probe leaves unstepped (``note`` says so). ``state`` is not changed.
+    """
+    spe = experiment.steps_per_epoch
+    run = experiment.runs[index]
+    # As predict_schedule: nothing happens inside an epoch from an epoch's start on, so
+    # one probe step per epoch. (Commands apply before step t, i.e. at the epoch's start.)
+    coarse = _per_epoch(experiment, index) and spe > 1 and t % spe == 0
+    probed = replace(experiment, data=replace(experiment.data, batch_size=experiment.data.n_train)) \
+        if coarse else experiment
+    start = t // spe if coarse else t
+    end = min(probed.total_steps, start + max_steps)
+    position = start
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()": nothing trains here
+        try:
+            probe = ScheduleProbe(probed, index)
+            probe.load_schedule_state(state)
+        except Exception as error:  # torch refusing the config, or a state from another experiment
+            empty = RunRecorder(run.name, max(len(state.get("groups", ())), 1)).snapshot()
+            return Prediction(empty, complete=False, note=f"no preview: {type(error).__name__}: {error}")
+        was_running = probe.status == RUNNING
+        try:
+            if position < end and was_running:
+                probe.step(position, list(commands) if commands else None)
+                position += 1
+            while position < end and probe.status == RUNNING:
+                probe.step(position)
+                position += 1
+        except Exception as error:  # e.g. an expression failing at some epoch: show where
+            probe.fail(position, error)
+    results = probe.recorder.snapshot()
+    if coarse:
+        results = _spread(results, spe)
+    notes = []
+    if _has_plateau(experiment, index):
+        notes.append(PLATEAU_NOTE)
+    if not was_running:
+        notes.append(f"nothing to predict: the run has {probe.status}")
+    elif end < probed.total_steps:
+        notes.append(f"the preview stops at step {end * (spe if coarse else 1)} of {experiment.total_steps}")
+    if was_running and probe.status != RUNNING:
+        notes.append(probe.recorder.events[-1].detail)
+    # A run that has finished is complete with nothing left to predict.
+    complete = position >= probed.total_steps and probe.status in (RUNNING, FINISHED)
+    return Prediction(results, complete=complete, note="; ".join(notes))

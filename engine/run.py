@@ -11,6 +11,7 @@ bit-identical.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -76,6 +77,9 @@ class RunTrainer:
         self.loss_sum = 0.0
         self.epoch_lrs: list[float] = []
         self.gradient_checked: set[int] = set()
+        # (t, schedule_state()) taken at the top of the last step that received commands:
+        # what the schedule would have done without them is predicted from it.
+        self.before_commands: tuple[int, dict] | None = None
 
     # -- the training step ----------------------------------------------------------------
     def step(self, t: int, commands=None) -> None:
@@ -84,7 +88,11 @@ class RunTrainer:
         Order before the step: the epoch's manual decay, scheduled edits, then ``commands``
         from another thread (recorded as ``step = t`` edits, which replay in the same place).
         This is the hot path (thousands of calls a second): keep it to plain lookups.
+        With commands, the schedule's state before anything of step ``t`` (manual decay,
+        scheduled edits, the commands) is kept in :attr:`before_commands` first.
         """
+        if commands:
+            self.before_commands = (t, self.schedule_state())
         epoch, i = divmod(t, self.steps_per_epoch)
         if i == 0:
             self._begin_epoch(epoch, t)
@@ -281,6 +289,33 @@ class RunTrainer:
             except Exception as error:  # a command that became invalid is reported, not fatal
                 self._event(t, epoch, "rejected", None, f"{type(error).__name__}: {error}")
 
+    # -- the schedule's state, for predicting the rest of the run -----------------------
+    def schedule_state(self) -> dict:
+        """Everything the lr schedule depends on, taken at a step boundary (before some step ``t``).
+
+        Plain Python data (picklable, copied: later steps of this run never change it):
+
+        * ``groups``: each param group's options except ``params`` (``lr``, ``initial_lr``,
+          ``momentum``/``betas``, OneCycleLR's ``max_lr``/``min_lr``, ...);
+        * ``modules``: the module of each group (groups beyond the config were added mid-run);
+        * ``scheduler``: the scheduler's own ``state_dict()`` (``None`` without one). Lambdas
+          are not in it (LambdaLR and MultiplicativeLR store plain functions as ``None``), and
+          need not be: they come from the config, like the rest of the scheduler's structure;
+        * ``edit_position``: how many of the config's scheduled edits have been applied;
+        * ``status``, and ``epoch_lrs`` (the lrs of the current epoch's first step, recorded
+          at the epoch's end).
+
+        The manual decay needs nothing: whether it fires is a function of the epoch alone.
+        :meth:`ScheduleProbe.load_schedule_state` continues a schedule from this record.
+        """
+        groups = [{k: (v.clone() if isinstance(v, torch.Tensor) else copy.deepcopy(v))
+                   for k, v in g.items() if k != "params"} for g in self.optimizer.param_groups]
+        return {
+            "groups": groups, "modules": list(self.modules),
+            "scheduler": copy.deepcopy(self.scheduler.state_dict()) if self.scheduler is not None else None,
+            "edit_position": self.edit_position, "status": self.status, "epoch_lrs": list(self.epoch_lrs),
+        }
+
     # -- training-state files -------------------------------------------------------------
     def state_dict(self) -> dict:
         return {
@@ -342,3 +377,30 @@ class ScheduleProbe(RunTrainer):
 
     def _check_gradients(self, t: int, epoch: int) -> None:
         self.gradient_checked.update(range(len(self.optimizer.param_groups)))
+
+    def load_schedule_state(self, state: dict) -> None:
+        """Continue from a :meth:`RunTrainer.schedule_state` of a run of the same experiment.
+
+        Groups the run added are added here the same way (``_add_group``, so the scheduler
+        adopts them), then the group options and the scheduler's state are loaded over them.
+        ``state`` is copied, never changed.
+        """
+        state = copy.deepcopy(state)
+        for module in state["modules"][len(self.modules):]:
+            self._add_group(GroupConfig(module=module))
+        if len(state["groups"]) != len(self.optimizer.param_groups):
+            raise ValueError(f"the state has {len(state['groups'])} param groups, this run "
+                             f"{len(self.optimizer.param_groups)}: not a state of this run")
+        for group, options in zip(self.optimizer.param_groups, state["groups"]):
+            params = group["params"]
+            group.clear()
+            group.update(options, params=params)
+        if (self.scheduler is None) != (state["scheduler"] is None):
+            raise ValueError("the state and this run disagree on having a scheduler: not a state of this run")
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.edit_position = state["edit_position"]
+        self._sync_next_edit()
+        self.status = state["status"]
+        self.epoch_lrs = list(state["epoch_lrs"])
+        self._shuffle(torch.arange(self.n_train))  # mid-epoch, the probe's (empty) batches must exist
