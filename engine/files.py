@@ -12,7 +12,7 @@ from .errors import ExperimentError
 from .parse import parse_experiment
 
 __all__ = ["load_experiment", "loads_experiment", "read_raw", "dumps_experiment", "save_experiment",
-           "inline_toml"]
+           "inline_toml", "write_raw", "write_atomically"]
 
 
 def _toml(text: str, source: str) -> dict:
@@ -68,8 +68,26 @@ def _key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else tomli_w.dumps({key: 0}).split("=")[0].strip()
 
 
-def save_experiment(experiment: Experiment, path: str | Path) -> None:
+def write_atomically(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same directory, renamed into
+    place: a crash or a full disk leaves the old file (or none), never half a file. OSError
+    when it cannot be written (no partial file is left behind)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    tmp.write_text(dumps_experiment(experiment), encoding="utf-8")
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+        tmp.replace(path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def save_experiment(experiment: Experiment, path: str | Path) -> None:
+    write_atomically(path, dumps_experiment(experiment))
+
+
+def write_raw(raw: dict, path: str | Path) -> None:
+    """An experiment as the window's form holds it (checked or not), as TOML, atomically."""
+    write_atomically(path, tomli_w.dumps(raw))

@@ -25,7 +25,7 @@ from .model import make_dataset
 from .recorder import RunResults
 from .run import FAILED, FINISHED, RUNNING, RunTrainer
 
-__all__ = ["TrainingSession", "Progress"]
+__all__ = ["TrainingSession", "Progress", "raw_with_edits"]
 
 
 @dataclass(frozen=True)
@@ -210,3 +210,31 @@ class TrainingSession:
     @property
     def failed(self) -> bool:
         return any(r.status == FAILED for r in self.runs)
+
+
+def raw_with_edits(raw: dict, recorded) -> tuple[dict, bool]:
+    """``raw`` (an experiment as TOML gives it) with the edits a session recorded, and whether any
+    was new: what :meth:`TrainingSession.experiment_with_edits` does to the checked experiment,
+    for the form a person edits and saves.
+
+    ``recorded`` holds, per run, ``(name, edit tables)`` as a session publishes them. Each edit
+    appears once in its run's ``edits`` (one already there, e.g. after loading a training state
+    saved with its experiment, is not added again); a run whose name no longer matches is left alone.
+    """
+    import copy
+
+    out = copy.deepcopy(raw)
+    runs = out.get("runs") if isinstance(out, dict) else None
+    changed = False
+    if not isinstance(runs, list):
+        return out, False
+    for run, (name, edits) in zip(runs, recorded):
+        if not isinstance(run, dict) or run.get("name") != name or not edits:
+            continue
+        existing = run.setdefault("edits", [])
+        for table in edits:
+            table = dict(table)
+            if table not in existing:
+                existing.append(table)
+                changed = True
+    return out, changed

@@ -1,14 +1,15 @@
-"""The GUI's copy of each run's results, pulled incrementally from the engine's recorders.
+"""The window's results of each run: the rows the engine publishes, appended as they arrive.
 
-Each refresh copies only the rows recorded since the last one, so a run of a million steps
-costs the window what its newest rows cost, not a million rows per frame.
+The engine (another process) sends only the rows recorded since its last publication, so a
+run of a million steps costs the window what its newest rows cost, not a million rows per
+frame. This is the window's only copy of the results: plots read views of it.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from engine.recorder import Event, GrowingTable, RunRecorder, RunResults
+from engine.recorder import Event, GrowingTable, RunResults
 
 __all__ = ["RunSeries"]
 
@@ -24,9 +25,8 @@ class RunSeries:
         self._epoch_lr = GrowingTable(1)
         self.events: list[Event] = []
 
-    def pull(self, recorder: RunRecorder) -> bool:
-        """Append what ``recorder`` holds beyond this copy; True when anything was new."""
-        part = recorder.snapshot(self.n_steps, self.n_epochs, len(self.events))
+    def append(self, part: RunResults) -> bool:
+        """Append rows the engine published (those after the ones already here); True when any were new."""
         n, m = len(part.step), len(part.epoch)
         if n:
             self._steps.extend(self.n_steps, np.column_stack([part.step, part.step_epoch, part.step_loss]))

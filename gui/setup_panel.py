@@ -19,7 +19,7 @@ from .widgets import FlowLayout
 
 __all__ = ["SetupPanel", "split_path", "NEW_RUN"]
 
-NEW_RUN = {"optimizer": {"type": "Adam", "lr": 0.1}}
+from .document import NEW_RUN  # noqa: E402 - one default run for the form and the document
 
 
 def split_path(path: str) -> list:

@@ -1,10 +1,11 @@
 """The selected run's live state: its optimizer's ``param_groups`` (lr editable mid-run),
 the scheduler's ``last_epoch``, ``base_lrs`` and ``get_last_lr()``, and its events.
 
-Values are read from the engine's objects on a timer; an lr typed into the table goes to the
-training thread as a command, applies at the next step boundary, and is recorded as an edit.
-A mistake is said inline, under the table (a modal box over the plots would stop a lesson), and
-a param group is added in a row of its own, offered only while a module is left to add.
+Values come from the snapshot the engine publishes at step boundaries (never from live torch
+objects); an lr typed into the table goes to the engine as a command, applies at the next
+step boundary, and is recorded as an edit. A mistake is said inline, under the table (a modal
+box over the plots would stop a lesson), and a param group is added in a row of its own,
+offered only while a module is left to add.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
                                QWidget)
 
 from engine.registry import SCHEDULERS
+from engine.snapshot import RunSnapshot
 
 from .plot_style import MUTED_TEXT
 
 __all__ = ["StatePanel", "describe_value"]
 
-HIDDEN_KEYS = {"params", "foreach", "fused", "capturable", "differentiable", "maximize", "decoupled_weight_decay"}
 ERROR_STYLE = "color: #a40000; font-weight: bold;"
 
 
@@ -137,19 +138,24 @@ class StatePanel(QWidget):
             self.run_selected.emit(index)
 
     # -- what is shown -------------------------------------------------------------------------------
-    def show_run(self, run, index: int, scheduler_type: str | None, editable: bool = False,
-                 state: str = "", free_modules: list[str] | None = None) -> None:
-        """Fill the panel from a :class:`RunTrainer` (or clear it when ``run`` is None).
+    def show_run(self, run: RunSnapshot | None, index: int, scheduler_type: str | None, editable: bool = False,
+                 state: str = "", free_modules: list[str] | None = None, events=(),
+                 effect: str | None = None) -> None:
+        """Fill the panel from a run's published snapshot and events (or clear it when ``run`` is None).
 
         ``state`` is the session's (running, paused, stopped, finished); ``free_modules`` the
-        modules a group could still be added for.
+        modules a group could still be added for; ``effect`` what torch did with the last lr
+        edit, from the prediction (else what the scheduler class generally does).
         """
         if index != self.run_index:
             self.clear_message()
         self.run_index = index
         spec = SCHEDULERS.get(scheduler_type) if scheduler_type else None
-        self.effect.setText(f"An lr edit under {spec.name}: {spec.lr_edit_effect}." if spec and spec.lr_edit_effect
-                            else "No scheduler: an edited lr stays until the next manual decay or edit.")
+        if effect:
+            self.effect.setText(effect)
+        else:
+            self.effect.setText(f"An lr edit under {spec.name}: {spec.lr_edit_effect}." if spec and spec.lr_edit_effect
+                                else "No scheduler: an edited lr stays until the next manual decay or edit.")
         self.rebase.setEnabled(spec is not None)
         self._show_add_row(run is not None and editable and bool(free_modules), free_modules or [])
         if run is None:
@@ -164,10 +170,10 @@ class StatePanel(QWidget):
             self._events_shown = 0
             return
         status = run.status if run.status != "running" else (state or run.status)
-        self.title.setText(f"{type(run.optimizer).__name__}.param_groups  ({status})")
+        self.title.setText(f"{run.optimizer}.param_groups  ({status})")
         self._fill_groups(run, editable)
         self._fill_scheduler(run)
-        self._fill_events(run)
+        self._fill_events(events)
 
     def _show_add_row(self, offered: bool, modules: list[str]) -> None:
         if [self.add_module.itemText(i) for i in range(self.add_module.count())] != modules:
@@ -175,11 +181,11 @@ class StatePanel(QWidget):
             self.add_module.addItems(modules)
         self.add_row.setVisible(offered)
 
-    def _fill_groups(self, run, editable: bool) -> None:
+    def _fill_groups(self, run: RunSnapshot, editable: bool) -> None:
         if self.table.state() == QTableWidget.State.EditingState:
             return  # never overwrite what a person is typing
-        groups = [dict(g) for g in run.optimizer.param_groups]
-        keys = sorted({k for g in groups for k in g} - HIDDEN_KEYS - {"lr"})
+        groups = run.groups
+        keys = sorted({k for g in groups for k in g} - {"lr"})
         columns = ["module", "lr", *keys]
         self.table.blockSignals(True)
         if columns != self.columns:
@@ -190,7 +196,7 @@ class StatePanel(QWidget):
             lr.setToolTip("double-click to edit while the run trains or is paused")
         self.table.setRowCount(len(groups))
         for r, group in enumerate(groups):
-            module = run.modules[r] if r < len(run.modules) else "?"
+            module = run.modules[r]
             for c, key in enumerate(columns):
                 text = module if key == "module" else describe_value(group.get(key, ""))
                 item = self.table.item(r, c)
@@ -206,24 +212,21 @@ class StatePanel(QWidget):
                 item.setFlags(flags)
         self.table.blockSignals(False)
 
-    def _fill_scheduler(self, run) -> None:
-        s = run.scheduler
-        if s is None:
+    def _fill_scheduler(self, run: RunSnapshot) -> None:
+        if run.scheduler is None:
             self.scheduler.setText("scheduler: none")
             return
-        parts = [f"<b>{type(s).__name__}</b>", f"last_epoch {s.last_epoch}"]
-        if hasattr(s, "base_lrs"):
-            parts.append(f"base_lrs {describe_value(list(s.base_lrs))}")
-        try:
-            parts.append(f"get_last_lr() {describe_value(list(s.get_last_lr()))}")
-        except (AttributeError, IndexError):
-            pass
-        if hasattr(s, "num_bad_epochs"):
-            parts.append(f"best {describe_value(s.best)}, num_bad_epochs {s.num_bad_epochs}")
+        parts = [f"<b>{run.scheduler}</b>", f"last_epoch {run.last_epoch}"]
+        if run.base_lrs is not None:
+            parts.append(f"base_lrs {describe_value(run.base_lrs)}")
+        if run.last_lr is not None:
+            parts.append(f"get_last_lr() {describe_value(run.last_lr)}")
+        if run.plateau is not None:
+            parts.append(f"best {describe_value(run.plateau['best'])}, num_bad_epochs {run.plateau['num_bad_epochs']}, "
+                         f"cooldown_counter {run.plateau['cooldown_counter']}")
         self.scheduler.setText(" \u00b7 ".join(parts))
 
-    def _fill_events(self, run) -> None:
-        events = run.recorder.events
+    def _fill_events(self, events) -> None:
         if len(events) < self._events_shown or self.events.count() == 0 and self._events_shown:
             self.events.clear()
             self._events_shown = 0

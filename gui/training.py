@@ -1,136 +1,170 @@
-"""The engine thread: a TrainingSession run in a QThread, controlled from the window.
+"""Training as the window sees it: the engine's state, its latest snapshot, and the results so far.
 
-The session's own loop does the work; this only starts and ends *jobs* (one call of
-``session.run``) on a worker thread. Pause ends the job at the next step boundary and keeps
-the session; Resume and Step start a new job on it. Widgets are never touched off the main
-thread: the job's end arrives as Qt's ``finished`` signal, queued to the main thread, and
-the window reads results itself on a timer.
+The engine (another process, see :mod:`gui.engine_client`) trains; this object mirrors what
+it publishes. The state (idle, running, paused, finished, stopped) is the engine's, changed
+only by its ``state`` messages: there is one pause mechanism, the engine loop's. Results
+arrive as new rows and go into one :class:`~gui.series.RunSeries` per run; the param groups
+and scheduler state arrive as an immutable :class:`~engine.snapshot.SessionSnapshot`. Nothing
+here holds a torch object.
 """
 
 from __future__ import annotations
 
-import traceback
-
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
 from engine.commands import Command
-from engine.session import TrainingSession
+from engine.snapshot import SessionSnapshot
+from engine.worker import FINISHED, IDLE, PAUSED, RUNNING, STOPPED
+
+from .engine_client import EngineClient
+from .series import RunSeries
 
 __all__ = ["TrainingController", "IDLE", "RUNNING", "PAUSED", "FINISHED", "STOPPED"]
-
-IDLE, RUNNING, PAUSED, FINISHED, STOPPED = "idle", "running", "paused", "finished", "stopped"
-
-
-class _Job(QThread):
-    def __init__(self, session: TrainingSession, kwargs: dict, parent=None):
-        super().__init__(parent)
-        self.session, self.kwargs, self.error = session, kwargs, None
-
-    def run(self) -> None:
-        try:
-            self.session.run(**self.kwargs)
-        except Exception as error:  # the session catches torch errors per run; this is anything else
-            self.error = "".join(traceback.format_exception_only(type(error), error)).strip()
 
 
 class TrainingController(QObject):
     state_changed = Signal(str)
-    job_failed = Signal(str)
+    published = Signal()                  # new rows and a new snapshot
+    started = Signal()                    # a session was built: results start from nothing
+    refused = Signal(str, str, str)       # title, field path, message (Start or a state file refused)
+    command_done = Signal(object, str, str)  # command, field path, message ("" when queued)
+    notice = Signal(str, str)             # title, text: something a person must know
+    saved_state = Signal(str, int)        # path, epoch
+    exported = Signal(str, list)          # directory, file names
+    job_failed = Signal(str)              # the engine itself failed (a bug, or its process died)
+    engine_ready = Signal(bool)
 
-    def __init__(self, parent=None):
+    def __init__(self, parent: QObject | None = None, client: EngineClient | None = None):
         super().__init__(parent)
-        self.session: TrainingSession | None = None
-        self.job: _Job | None = None
+        self.client = client or EngineClient(self)
+        self.client.received.connect(self._received)
+        self.client.crashed.connect(self._crashed)
         self.state = IDLE
+        self.snapshot: SessionSnapshot | None = None
+        self.series: list[RunSeries] = []
         self.speed: float | None = None
-        self._ending: str | None = None  # the state a stop request should end in
+        self.starting = False          # Start sent, the engine has not answered yet
 
+    # -- the engine's life ---------------------------------------------------------------------
+    def launch(self) -> None:
+        self.client.start()
+
+    @property
+    def ready(self) -> bool:
+        return self.client.is_ready
+
+    @property
+    def busy(self) -> bool:
+        return self.state == RUNNING or self.starting
+
+    @property
+    def has_session(self) -> bool:
+        return self.snapshot is not None
+
+    def shutdown(self, timeout_ms: int = 2000) -> bool:
+        """End the engine (training stops between steps); True when nothing is left running."""
+        gone = self.client.shutdown(timeout_ms)
+        self.starting = False
+        if self.state in (RUNNING, PAUSED):
+            self.state = STOPPED
+        return gone
+
+    # -- requests -------------------------------------------------------------------------------
+    def start(self, raw: dict, *, state_path: str | None = None, run: bool = True) -> bool:
+        """Train ``raw`` (a checked experiment) from the start, or from a training-state file."""
+        if not self._ensure_engine():
+            return False
+        self.starting = self.client.send("start", raw, state_path, run)
+        return self.starting
+
+    def pause(self) -> None:
+        self.client.send("pause")
+
+    def resume(self) -> None:
+        self.client.send("resume")
+
+    def step_epoch(self) -> None:
+        self.client.send("step_epoch")
+
+    def stop(self) -> None:
+        self.client.send("stop")
+
+    def reset(self) -> None:
+        """Forget the session and its results (at once here; the engine follows)."""
+        self.client.send("reset")
+        self.snapshot = None
+        self.series = []
+        self._set_state(IDLE)
+
+    def set_speed(self, epochs_per_second: float | None) -> None:
+        self.speed = epochs_per_second
+        self.client.send("speed", epochs_per_second)
+
+    def submit(self, command: Command) -> bool:
+        """Send a command for the next step; the answer comes as :attr:`command_done`."""
+        return self.client.send("command", command)
+
+    def save_state(self, path: str) -> bool:
+        return self.client.send("save_state", path)
+
+    def export(self, directory: str) -> bool:
+        return self.client.send("export", directory)
+
+    def check(self, request: int, raw: dict) -> bool:
+        return self.client.send("check", request, raw)
+
+    def _ensure_engine(self) -> bool:
+        if not self.client.alive:
+            self.client.restart()
+            if self.speed is not None:
+                self.client.send("speed", self.speed)
+        return self.client.alive
+
+    # -- what the engine says ---------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
         self.state = state
         self.state_changed.emit(state)
 
-    @property
-    def busy(self) -> bool:
-        return self.job is not None and self.job.isRunning()
+    def _received(self, kind: str, args: tuple) -> None:
+        if kind == "published":
+            snapshot, chunks = args
+            if self.snapshot is None or len(self.series) != len(chunks):
+                self.series = [RunSeries(part.name) for part in chunks]
+            self.snapshot = snapshot
+            for series, part in zip(self.series, chunks):
+                series.append(part)
+            self.published.emit()
+        elif kind == "state":
+            self.starting = False if args[0] != IDLE else self.starting
+            if args[0] != self.state:
+                self._set_state(args[0])
+        elif kind == "started":
+            self.snapshot = None
+            self.series = []
+            self.started.emit()
+        elif kind == "refused":
+            self.starting = False
+            self.refused.emit(*args)
+        elif kind == "command_queued":
+            self.command_done.emit(args[0], "", "")
+        elif kind == "command_refused":
+            self.command_done.emit(*args)
+        elif kind == "notice":
+            self.notice.emit(*args)
+        elif kind == "saved_state":
+            self.saved_state.emit(*args)
+        elif kind == "exported":
+            self.exported.emit(*args)
+        elif kind == "failed":
+            self.job_failed.emit(args[0].strip().splitlines()[-1])
+        elif kind == "ready":
+            if self.speed is not None:
+                self.client.send("speed", self.speed)
+            self.engine_ready.emit(True)
 
-    def start(self, session: TrainingSession, *, run: bool = True) -> None:
-        """Take over ``session`` (built by the caller, so a state file that does not fit fails
-        before the current session is touched); ``run=False`` leaves it paused."""
-        self.shutdown()
-        self.job = None
-        self.session = session
-        self.session.set_speed(self.speed)
-        if run:
-            self._launch()
-        else:
-            self._set_state(FINISHED if self.session.finished else PAUSED)
-
-    def _launch(self, **kwargs) -> None:
-        if self.session is None or self.busy or self.session.finished:
-            return
-        self._ending = None
-        self.job = _Job(self.session, kwargs, self)
-        self.job.finished.connect(self._job_done)
-        self._set_state(RUNNING)
-        self.job.start()
-
-    def _job_done(self) -> None:
-        job = self.sender() if isinstance(self.sender(), _Job) else self.job
-        if job is not self.job or self.session is None:
-            return  # a job of a session already replaced or reset
-        if job.error:
-            self.job_failed.emit(job.error)
-        if self.session.finished:
-            self._set_state(FINISHED)
-        else:
-            self._set_state(self._ending or PAUSED)
-
-    def pause(self) -> None:
-        if self.busy:
-            self._ending = PAUSED
-            self.session.stop()
-
-    def resume(self) -> None:
-        if self.state == PAUSED:
-            self._launch()
-
-    def step_epoch(self) -> None:
-        """Train to the end of the current epoch, then pause."""
-        if self.state == PAUSED:
-            self._launch(until_epoch_end=True)
-
-    def stop(self) -> None:
-        """End training; results stay, Start begins anew."""
-        if self.busy:
-            self._ending = STOPPED
-            self.session.stop()
-        elif self.state == PAUSED:
+    def _crashed(self, reason: str) -> None:
+        self.starting = False
+        self.engine_ready.emit(False)
+        self.job_failed.emit(f"{reason}. The results so far are kept; Start begins again with a new engine.")
+        if self.state in (RUNNING, PAUSED):
             self._set_state(STOPPED)
-
-    def reset(self) -> None:
-        self.shutdown()
-        self.session = None
-        self.job = None
-        self._set_state(IDLE)
-
-    def shutdown(self, timeout_ms: int = 2000) -> bool:
-        """Stop the job and wait for its thread; True when nothing is left running.
-
-        Only a running job is asked to stop: a stop request left on an idle session would end
-        its next run at once.
-        """
-        if self.busy:
-            self.session.stop()
-            self.job.wait(timeout_ms)
-        return not self.busy
-
-    def set_speed(self, epochs_per_second: float | None) -> None:
-        self.speed = epochs_per_second
-        if self.session is not None:
-            self.session.set_speed(epochs_per_second)
-
-    def submit(self, command: Command) -> None:
-        """Send a command to the training thread (raises ExperimentError if it cannot apply)."""
-        if self.session is None:
-            raise RuntimeError("nothing is training")
-        self.session.submit(command)

@@ -18,6 +18,10 @@ import tempfile  # noqa: E402
 _SETTINGS_DIR = tempfile.mkdtemp(prefix="lrlab-test-settings-")
 atexit.register(shutil.rmtree, _SETTINGS_DIR, ignore_errors=True)
 os.environ["LRLAB_SETTINGS"] = os.path.join(_SETTINGS_DIR, "settings.ini")
+# The window's engine runs in a thread of the test process (the same loop and pipe messages as
+# the process the app spawns, without importing torch again per window); tests of the process
+# itself ask for it explicitly.
+os.environ.setdefault("LRLAB_ENGINE", "thread")
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -60,6 +64,30 @@ def experiment_dict():
     return make
 
 
+def settle(qtbot, window, timeout=30_000):
+    """Wait until the engine has answered the window's newest check: torch's verdict and, for an
+    experiment that passes, every run's preview."""
+    qtbot.waitUntil(lambda: not window.validator.waiting and (
+        window.experiment is None or window.error is not None or all(p is not None for p in window.predictions)),
+        timeout=timeout)
+
+
+def step_epoch(qtbot, window, timeout=30_000):
+    """Step Epoch, and wait until the engine has trained that epoch and paused (the window's
+    state says PAUSED before the request arrives, when it was paused already)."""
+    snapshot = window.controller.snapshot
+    before = snapshot.position if snapshot is not None and window.controller.state == "paused" else 0
+    window.step_epoch()
+    qtbot.waitUntil(lambda: window.controller.state == "paused" and window.controller.snapshot is not None
+                    and window.controller.snapshot.position > before, timeout=timeout)
+
+
+def engine_session(window):
+    """The engine's own TrainingSession (tests only: the engine runs in a thread of the test
+    process; the window itself never reads it)."""
+    return window.controller.client.worker.session
+
+
 @pytest.fixture
 def make_window(qtbot, tmp_path):
     """Open main windows with isolated settings; each is closed (its engine thread stopped) after the test.
@@ -78,8 +106,10 @@ def make_window(qtbot, tmp_path):
             settings = QSettings(str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings)
         windows.append(window)
+        qtbot.waitUntil(lambda: window.controller.ready, timeout=30_000)
         if raw is not None:
             window.load_raw(raw, None, "test")
+        settle(qtbot, window)
         return window
 
     yield make

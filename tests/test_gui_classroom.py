@@ -12,6 +12,7 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from conftest import settle, step_epoch
 from gui.training import FINISHED, IDLE, PAUSED, STOPPED
 from tests.gui_checks import wait_for_layout
 
@@ -36,8 +37,7 @@ def wait_state(qtbot, window, *states, timeout=30_000):
 
 
 def paused_after_one_epoch(qtbot, window):
-    window.step_epoch()
-    wait_state(qtbot, window, PAUSED)
+    step_epoch(qtbot, window)
 
 
 def no_box_shown():
@@ -136,23 +136,26 @@ def test_the_prediction_is_redrawn_after_an_edit_after_stop_and_after_reset(qtbo
     before = window.plots.predictions[0].results.epoch_lr[:, 0].copy()
     paused_after_one_epoch(qtbot, window)
     window.edit_lr(0, 0, 0.0123, False)
-    window.step_epoch()
-    wait_state(qtbot, window, PAUSED)
-    window.refresh()
+    step_epoch(qtbot, window)
+    spe = window.controller.snapshot.steps_per_epoch
+    # Predicted from the run's state now: it starts where the run is and goes on from the edit.
+    qtbot.waitUntil(lambda: window.plots.predictions[0] is not None
+                    and window.plots.predictions[0].results.step[0] == 2 * spe, timeout=10_000)
     after_edit = window.plots.predictions[0].results
-    spe = window.controller.session.steps_per_epoch
-    # StepLR carries on from the edit: the predicted curve now has it from step spe on
-    assert after_edit.step_lr[spe, 0] == 0.0123 and after_edit.epoch_lr[1, 0] == 0.0123
-    assert before[1] != 0.0123
+    # StepLR keeps the edit: it halves the edited lr at epoch 2, where the prediction begins
+    assert after_edit.step_lr[0, 0] == 0.0123 * 0.5 and before[2] != 0.0123 * 0.5
+    qtbot.waitUntil(lambda: "kept" in window.state.effect.text(), timeout=10_000)
     drawn = window.plots.runs[0].predicted[0]
-    assert 0.0123 in drawn.yData
+    assert 0.0123 * 0.5 in drawn.yData
     window.plots.set_predictions([None])  # as if nothing were drawn: Stop must draw it again
     window.stop()
     wait_state(qtbot, window, STOPPED)
+    settle(qtbot, window)
     assert window.plots.predictions[0].results.epoch_lr[1, 0] == 0.0123
     assert window.plots.runs[0].predicted[0].xData is not None
     window.reset()
     assert window.controller.state == IDLE
+    settle(qtbot, window)
     assert window.plots.predictions[0].results.epoch_lr[1, 0] == 0.0123  # the recorded edit stays in it
     assert window.plots.runs[0].predicted[0].xData is not None and window.plots.runs[0].lr[0].xData is None
 
@@ -200,7 +203,7 @@ def test_the_verdict_names_the_first_epoch_and_step_that_differ(qtbot, make_wind
     window.start()
     wait_state(qtbot, window, FINISHED)
     window.refresh()
-    spe = window.controller.session.steps_per_epoch
+    spe = window.controller.snapshot.steps_per_epoch
     text, kind = window.plots.verdict
     assert kind == "different" and text.endswith(f"first differs at epoch 3, step {3 * spe}")
     assert "first differs at epoch 3" in window.plot_area.badge.text()
@@ -275,7 +278,7 @@ def test_a_refused_lr_edit_is_said_inline_and_the_cell_shows_the_lr_in_effect(qt
         assert state.message.isVisibleTo(state) and words in state.message.text()
         qtbot.waitUntil(lambda: state.table.item(0, lr).text() == "0.05", timeout=5000)
     window.edit_lr(0, 0, 0.02, False)
-    assert not state.message.isVisibleTo(state)  # a good edit clears it
+    qtbot.waitUntil(lambda: not state.message.isVisibleTo(state))  # a good edit clears it (once the engine took it)
 
 
 def test_wheel_over_a_combo_box_without_focus_changes_nothing(qtbot, make_window):

@@ -80,13 +80,12 @@ def test_nothing_is_cut_or_outside_at_1024x768(qtbot, make_window, name):
 
 
 def test_nothing_is_cut_in_the_live_state_of_a_training_run(qtbot, make_window):
-    from gui.training import PAUSED
+    from conftest import step_epoch
 
     raw = preset("fine-tune-add-param-group")
     raw["epochs"] = 40
     window = shown(qtbot, make_window(raw), PROJECTOR)
-    window.step_epoch()
-    qtbot.waitUntil(lambda: window.controller.state == PAUSED, timeout=30_000)
+    step_epoch(qtbot, window)
     window.refresh_state()
     window.state_dock.raise_()
     settle(qtbot, window)

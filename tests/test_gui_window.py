@@ -13,6 +13,7 @@ import pytest
 
 from engine.files import loads_experiment
 from engine.session import TrainingSession
+from conftest import engine_session, settle, step_epoch
 from gui.training import FINISHED, IDLE, PAUSED, STOPPED
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +30,11 @@ def stairs_at(curve, xs) -> list[float]:
     """The value a stepped curve (stepMode "right") shows at each x."""
     x, y = curve.xData, curve.yData
     return [float(y[np.searchsorted(x, v, side="right") - 1]) for v in xs]
+
+
+def position(window) -> int:
+    """The engine's published position (-1 before it has published any)."""
+    return window.controller.snapshot.position if window.controller.snapshot is not None else -1
 
 
 def wait_state(qtbot, window, *states, timeout=30_000):
@@ -73,6 +79,7 @@ def test_the_preview_follows_the_form(qtbot, make_window):
     window = make_window(small())
     window.setup.editor.scheduler.form("StepLR").editors["gamma"].edit.setText("0.1")
     window.validate()
+    settle(qtbot, window)
     assert window.plots.predictions[0].results.epoch_lr[2, 0] == pytest.approx(0.005)
 
 
@@ -80,8 +87,8 @@ def test_a_run_trains_to_the_end(qtbot, make_window):
     window = make_window(small())
     window.start()
     wait_state(qtbot, window, FINISHED)
-    session = window.controller.session
-    results = window.series[0].results()
+    session = engine_session(window)
+    results = window.controller.series[0].results()
     assert len(results.epoch) == 8 and len(results.step) == session.total_steps
     assert stairs_at(window.plots.runs[0].lr[0], range(8)) == results.epoch_lr[:, 0].tolist()
     assert window.progress.value() == window.progress.maximum()
@@ -93,39 +100,37 @@ def test_pause_resume_and_step(qtbot, make_window):
     window = make_window(small(epochs=400))
     window.speed.setCurrentIndex(2)  # 10 epochs/s: slow enough to catch
     window.start()
-    qtbot.waitUntil(lambda: window.controller.session.position > 0, timeout=10_000)
+    qtbot.waitUntil(lambda: position(window) > 0, timeout=10_000)
     window.pause_resume()
     wait_state(qtbot, window, PAUSED)
     assert window.pause_action.text() == "Resume"
-    position = window.controller.session.position
+    paused_at = window.controller.snapshot.position
     qtbot.wait(200)
-    assert window.controller.session.position == position
+    assert window.controller.snapshot.position == paused_at
     window.speed.setCurrentIndex(0)
-    window.step_epoch()
-    wait_state(qtbot, window, PAUSED)
-    session = window.controller.session
-    assert session.position > position and session.position % session.steps_per_epoch == 0
+    step_epoch(qtbot, window)
+    session = engine_session(window)
+    assert session.position > paused_at and session.position % session.steps_per_epoch == 0
     window.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
-    assert window.controller.session.finished
+    assert window.controller.snapshot.finished
 
 
 def test_stop_and_reset(qtbot, make_window):
     window = make_window(small(epochs=2000))
     window.start()
-    qtbot.waitUntil(lambda: window.controller.session.position > 30, timeout=10_000)
+    qtbot.waitUntil(lambda: position(window) > 30, timeout=10_000)
     window.stop()
     wait_state(qtbot, window, STOPPED)
     assert not window.controller.busy and window.setup.isEnabled()
     assert window.export_csv_action.isEnabled()
     window.reset()
-    assert window.controller.state == IDLE and window.controller.session is None
+    assert window.controller.state == IDLE and window.controller.snapshot is None
 
 
 def paused_after_one_epoch(qtbot, window):
-    window.step_epoch()
-    wait_state(qtbot, window, PAUSED)
-    assert window.controller.session.position == window.controller.session.steps_per_epoch
+    step_epoch(qtbot, window)
+    assert window.controller.snapshot.position == window.controller.snapshot.steps_per_epoch
 
 
 def test_mid_run_edit_reaches_the_engine_the_saved_experiment_and_the_results(qtbot, make_window, tmp_path):
@@ -137,12 +142,12 @@ def test_mid_run_edit_reaches_the_engine_the_saved_experiment_and_the_results(qt
     item = table.item(0, lr_column)
     assert item.flags() & item.flags().ItemIsEditable
     item.setText("0.0123")  # as a person typing into the cell
-    position = window.controller.session.position
+    position = window.controller.snapshot.position
     window.pause_resume()
     wait_state(qtbot, window, FINISHED)
-    run = window.controller.session.runs[0]
+    run = engine_session(window).runs[0]
     assert [e.to_dict() for e in run.recorded_edits] == [{"step": position, "group": 0, "lr": 0.0123}]
-    results = window.series[0].results()
+    results = window.controller.series[0].results()
     assert results.step_lr[position, 0] == 0.0123
     assert any(e.kind == "edit" for e in results.events)
     assert window.setup.runs[0]["edits"] == [{"step": position, "group": 0, "lr": 0.0123}]
@@ -155,7 +160,7 @@ def test_mid_run_edit_reaches_the_engine_the_saved_experiment_and_the_results(qt
     replay = TrainingSession(loads_experiment(path.read_text()))
     replay.run()
     (again,) = replay.snapshot()
-    assert again.step_loss.tobytes() == window.controller.session.snapshot()[0].step_loss.tobytes()
+    assert again.step_loss.tobytes() == engine_session(window).snapshot()[0].step_loss.tobytes()
 
 
 def test_an_invalid_edit_is_refused_with_a_message(qtbot, make_window):
@@ -177,7 +182,7 @@ def test_add_param_group_mid_run(qtbot, make_window):
     state.add_button.click()  # one inline row: no dialog
     window.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
-    run = window.controller.session.runs[0]
+    run = engine_session(window).runs[0]
     assert len(run.optimizer.param_groups) == 2 and run.status == "finished"
     assert window.setup.runs[0]["edits"][0]["add_group"] == {"module": "layer2", "lr": 0.02}
     window.refresh_state()
@@ -187,7 +192,7 @@ def test_add_param_group_mid_run(qtbot, make_window):
 def test_closing_during_a_run_stops_the_engine_within_a_second(qtbot, make_window):
     window = make_window(small(epochs=100_000))
     window.start()
-    qtbot.waitUntil(lambda: window.controller.session.position > 50, timeout=10_000)
+    qtbot.waitUntil(lambda: position(window) > 50, timeout=10_000)
     window.dirty = False
     began = time.perf_counter()
     window.close()
@@ -199,13 +204,15 @@ def test_an_engine_error_is_shown_and_the_window_stays_usable(qtbot, make_window
     window = make_window({"epochs": 20, "data": {"samples": 256}, "runs": [
         {"name": "ok", "optimizer": {"type": "Adam", "lr": 0.1}},
         {"name": "bad", "optimizer": {"type": "Adam", "lr": 0.1}, "scheduler": {"type": "OneCycleLR", "max_lr": 0.1}}]})
-    window.start()
-    window.controller.session.runs[1].scheduler.total_steps = 9  # torch raises past step 9
+    window.start(run=False)
+    wait_state(qtbot, window, PAUSED)
+    engine_session(window).runs[1].scheduler.total_steps = 9  # torch raises past step 9
+    window.pause_resume()
     wait_state(qtbot, window, FINISHED)
     window.refresh()
     assert window.last_message[0] == "A run failed inside torch"
     assert "Tried to step" in window.last_message[1]
-    assert [r.status for r in window.controller.session.runs] == ["finished", "failed"]
+    assert [r.status for r in engine_session(window).runs] == ["finished", "failed"]
     window.start()  # still usable
     wait_state(qtbot, window, FINISHED)
 
@@ -215,18 +222,20 @@ def test_load_and_save_training_state(qtbot, make_window, tmp_path):
     paused_after_one_epoch(qtbot, window)
     from engine.checkpoint import save_state
 
-    save_state(window.controller.session, tmp_path / "s.pt")
-    position = window.controller.session.position
+    save_state(engine_session(window), tmp_path / "s.pt")
+    position = window.controller.snapshot.position
     window.reset()
     window.load_training_state(str(tmp_path / "s.pt"))
-    assert window.controller.state == PAUSED and window.controller.session.position == position
+    wait_state(qtbot, window, PAUSED)
+    qtbot.waitUntil(lambda: window.controller.snapshot is not None)
+    assert window.controller.state == PAUSED and window.controller.snapshot.position == position
     window.refresh()
-    assert window.series[0].n_steps == position  # the history came back with the state
+    assert window.controller.series[0].n_steps == position  # the history came back with the state
     window.pause_resume()
     wait_state(qtbot, window, FINISHED)
     straight = TrainingSession(loads_experiment(_toml(small(epochs=40))))
     straight.run()
-    assert window.controller.session.snapshot()[0].step_loss.tobytes() == straight.snapshot()[0].step_loss.tobytes()
+    assert engine_session(window).snapshot()[0].step_loss.tobytes() == straight.snapshot()[0].step_loss.tobytes()
 
 
 def _toml(raw):
@@ -258,7 +267,7 @@ def test_files_open_save_and_recent(qtbot, make_window, tmp_path):
     window = make_window()
     assert window.open_file(path)
     assert window.windowTitle().startswith("exp.toml")
-    assert str(path) in window._recent()
+    assert str(path) in window.files.recent()
     window.setup.editor.optimizer.form("Adam").editors["lr"].edit.setText("0.02")
     assert window.dirty and window.windowTitle().startswith("*")
     assert window.save()
@@ -298,11 +307,11 @@ def test_screenshot_mode(tmp_path):
 def test_reset_and_open_preset_while_training_are_clean(qtbot, make_window):
     window = make_window(small(epochs=5000))
     window.start()
-    qtbot.waitUntil(lambda: window.controller.session.position > 10, timeout=10_000)
+    qtbot.waitUntil(lambda: position(window) > 10, timeout=10_000)
     assert not window.presets_menu.menuAction().isEnabled()  # opening would drop the training
     window.reset()
     qtbot.wait(100)  # the job's queued "finished" arrives after the reset: nothing may break
-    assert window.controller.state == IDLE and window.controller.session is None
+    assert window.controller.state == IDLE and window.controller.snapshot is None
     assert window.presets_menu.menuAction().isEnabled()
 
 
@@ -325,16 +334,15 @@ def test_edits_are_saved_while_training_and_never_twice(qtbot, make_window, tmp_
     window = make_window(small(epochs=400))
     paused_after_one_epoch(qtbot, window)
     window.edit_lr(0, 0, 0.0123, False)
-    assert window.dirty
-    window.step_epoch()
-    wait_state(qtbot, window, PAUSED)
+    qtbot.waitUntil(lambda: window.dirty)  # the engine took it
+    step_epoch(qtbot, window)
     window.path = tmp_path / "e.toml"
     assert window.save()  # saved while paused: the applied edit is in the file
     edits = tomllib.loads(window.path.read_text())["runs"][0]["edits"]
-    assert edits == [{"step": window.controller.session.steps_per_epoch, "group": 0, "lr": 0.0123}]
+    assert edits == [{"step": window.controller.snapshot.steps_per_epoch, "group": 0, "lr": 0.0123}]
     from engine.checkpoint import save_state
 
-    save_state(window.controller.session, tmp_path / "s.pt")
+    save_state(engine_session(window), tmp_path / "s.pt")
     window.load_training_state(str(tmp_path / "s.pt"))
     window.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
@@ -346,13 +354,15 @@ def test_a_state_that_does_not_fit_changes_nothing(qtbot, make_window, tmp_path)
     paused_after_one_epoch(qtbot, other)
     from engine.checkpoint import save_state
 
-    save_state(other.controller.session, tmp_path / "other.pt")
+    save_state(engine_session(other), tmp_path / "other.pt")
     window = make_window(small(epochs=40))
     paused_after_one_epoch(qtbot, window)
-    session, position = window.controller.session, window.controller.session.position
+    session, position = engine_session(window), window.controller.snapshot.position
     window.load_training_state(str(tmp_path / "other.pt"))
+    qtbot.waitUntil(lambda: window.last_message is not None)
+    print(window.last_message)
     assert window.last_message[0] == "Cannot load the training state"
-    assert window.controller.session is session and window.controller.state == PAUSED
+    assert engine_session(window) is session and window.controller.state == PAUSED
     window.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
     assert session.position > position

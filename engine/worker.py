@@ -1,0 +1,423 @@
+"""The engine in its own process: commands in, result rows and state snapshots out.
+
+The window must not share an interpreter lock with training (every redraw would stall the
+trainer, and every trial step or long preview would stall the window), so the window starts
+this loop in a spawned process at launch and talks to it over one duplex pipe. The loop is a
+single thread: torch objects are only ever touched here, between steps, and everything the
+window sees leaves as plain data — new result rows (numpy), :class:`~engine.snapshot.SessionSnapshot`
+s, predictions and short messages.
+
+Between two training steps the loop takes every message waiting (a command applies at the
+next step boundary, as in the CLI); while nothing trains it does background work: the trial
+step of the experiment being typed and the previews of its runs, newest request first, a
+request superseded by a newer one abandoned. While training, background work gets a short
+slice between training slices. The CLI does not use this module: it runs the same
+:class:`~engine.session.TrainingSession` in its own process.
+
+Messages are tuples ``(kind, *args)``; see :data:`REQUESTS` and the ``_on_*`` methods for
+what the window sends, and :meth:`Worker.send` calls for what comes back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import time
+import traceback
+import warnings
+from collections import OrderedDict
+from dataclasses import replace
+
+from .errors import ExperimentError, StateFileError
+
+__all__ = ["serve", "Worker", "IDLE", "RUNNING", "PAUSED", "FINISHED", "STOPPED", "experiment_key", "preview_key"]
+
+IDLE, RUNNING, PAUSED, FINISHED, STOPPED = "idle", "running", "paused", "finished", "stopped"
+PUBLISH_SECONDS = 0.05   # new rows go out at 20 Hz while training (the window redraws at that rate)
+TRAIN_SLICE = 0.05       # training's share of the loop before background work gets a turn
+JOB_SLICE = 0.02         # background work's turn (previews, trial steps) while training runs
+PREVIEW_STEPS = 50_000   # longer schedules are previewed up to here (the note says so)
+PROGRESS_SECONDS = 0.25  # a long preview shows what it has this often
+CACHE = 128              # previews and trial verdicts remembered
+
+
+def experiment_key(raw) -> str:
+    """What a trial verdict depends on: the whole experiment, canonically."""
+    text = json.dumps(raw, sort_keys=True, default=repr)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+def preview_key(experiment, index: int) -> str:
+    """What run ``index``'s predicted schedule depends on (names and descriptions do not count)."""
+    run = experiment.runs[index]
+    run = replace(run, name="")
+    return repr((run, experiment.epochs, experiment.data, experiment.model, experiment.seed))
+
+
+class _Cache(OrderedDict):
+    def put(self, key, value) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > CACHE:
+            self.popitem(last=False)
+
+
+class Worker:
+    """The loop (see the module docstring). ``conn`` is one end of ``multiprocessing.Pipe()``."""
+
+    def __init__(self, conn):
+        self.conn = conn
+        self.session = None
+        self.state = IDLE
+        self.until_epoch_end = False
+        self.speed: float | None = None
+        self.wake_at = 0.0           # a slowed-down run waits until then before its next epoch
+        self.epoch_began = 0.0
+        self.closing = False
+        self.sent: list[tuple[int, int, int]] = []
+        self.last_publish = 0.0
+        self.published_position = -1
+        self.jobs: dict[str, object] = {}  # background jobs by what they are about: generators,
+        #                                    advanced a slice at a time; a newer request replaces one
+        self.trials = _Cache()       # experiment_key -> None (fine) or (path, message)
+        self.previews = _Cache()     # preview_key -> final Prediction
+
+    # -- the loop -----------------------------------------------------------------------------
+    def send(self, kind: str, *args) -> None:
+        try:
+            self.conn.send((kind, *args))
+        except (BrokenPipeError, EOFError, OSError):
+            self.closing = True  # the window is gone
+
+    def run(self) -> None:
+        import torch
+
+        torch.set_num_threads(1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # The first optimizer imports torch._dynamo (about 1.6 s): here, not on the first Start.
+            torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1)
+        self.send("ready", {"torch": torch.__version__, "pid": os.getpid()})
+        while not self.closing:
+            try:
+                self._turn()
+            except (EOFError, OSError):
+                break  # the window closed its end
+            except Exception as error:  # a bug of the engine: say it, keep serving
+                self.send("failed", "".join(traceback.format_exception(type(error), error, error.__traceback__)))
+                if self.state == RUNNING:
+                    self._set_state(STOPPED)
+
+    def _turn(self) -> None:
+        now = time.perf_counter()
+        training = self.state == RUNNING
+        if training and now < self.wake_at:
+            timeout = 0 if self.jobs else self.wake_at - now
+        elif training or self.jobs:
+            timeout = 0
+        else:
+            timeout = None
+        if self.conn.poll(timeout):
+            self._receive()
+        if self.state == RUNNING and time.perf_counter() >= self.wake_at:
+            self._train(TRAIN_SLICE)
+        if self.jobs:
+            self._work(JOB_SLICE if self.state == RUNNING else TRAIN_SLICE)
+        if self.state == RUNNING and time.perf_counter() - self.last_publish >= PUBLISH_SECONDS:
+            self.publish()
+
+    def _receive(self) -> None:
+        while not self.closing and self.conn.poll():
+            kind, *args = self.conn.recv()
+            handler = getattr(self, f"_on_{kind}", None)
+            if handler is None:
+                self.send("failed", f"the engine does not know the request {kind!r}")
+                continue
+            handler(*args)
+
+    # -- training ----------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        if self.session is not None:
+            self.publish()
+        self.send("state", state)
+
+    def _train(self, budget: float) -> None:
+        session, conn = self.session, self.conn
+        spe = session.steps_per_epoch
+        end = time.perf_counter() + budget
+        while True:
+            more = session.step()
+            if not more:
+                self._finished()
+                return
+            if session.position % spe == 0:
+                if self.until_epoch_end:
+                    self.until_epoch_end = False
+                    self._set_state(PAUSED)
+                    return
+                if self.speed:
+                    self.wake_at = self.epoch_began + 1 / self.speed
+                    self.epoch_began = max(self.wake_at, time.perf_counter())
+                    return
+            if conn.poll() or time.perf_counter() >= end:
+                return
+
+    def _finished(self) -> None:
+        dropped = self.session.discard_commands()
+        self._set_state(FINISHED)
+        if dropped:
+            self.send("notice", "Edits not applied", f"{dropped} edit(s) sent while paused never reached a step: "
+                      "training ended first. They are not in the experiment.")
+
+    def publish(self) -> None:
+        """Send the rows recorded since the last publication and a snapshot of every run."""
+        from .snapshot import SessionSnapshot, run_snapshot
+
+        session = self.session
+        chunks = []
+        for i, run in enumerate(session.runs):
+            steps, epochs, events = self.sent[i]
+            part = run.recorder.snapshot(steps, epochs, events)
+            self.sent[i] = (steps + len(part.step), epochs + len(part.epoch), events + len(part.events))
+            chunks.append(part)
+        snapshot = SessionSnapshot(position=session.position, total_steps=session.total_steps,
+                                   steps_per_epoch=session.steps_per_epoch, epochs=session.experiment.epochs,
+                                   runs=tuple(run_snapshot(run) for run in session.runs),
+                                   pending_commands=session.pending_commands)
+        self.send("published", snapshot, chunks)
+        self.last_publish = time.perf_counter()
+
+    def _on_start(self, raw, state_path: str | None = None, run: bool = True) -> None:
+        """Build a session for ``raw`` (from a training-state file if given) and train it."""
+        from .checkpoint import load_state
+        from .parse import parse_experiment
+        from .session import TrainingSession
+
+        key = experiment_key(raw)
+        try:
+            experiment = parse_experiment(raw, trial=self.trials.get(key, "unknown") is not None)
+            self.trials.put(key, None)
+            state = load_state(state_path) if state_path else None
+            session = TrainingSession(experiment, state=state)
+        except ExperimentError as error:
+            self.send("refused", "Cannot start", error.path, error.message)
+            return
+        except StateFileError as error:
+            self.send("refused", "Cannot load the training state", "", str(error))
+            return
+        self._drop_predictions()
+        self.session = session
+        self.sent = [(0, 0, 0)] * len(session.runs)
+        self.until_epoch_end = False
+        self.wake_at = 0.0
+        self.epoch_began = time.perf_counter()
+        self.send("started", state_path)
+        if session.finished:
+            self._set_state(FINISHED)
+        elif run:
+            self._set_state(RUNNING)
+        else:
+            self._set_state(PAUSED)
+
+    def _on_pause(self) -> None:
+        if self.state == RUNNING:
+            self._set_state(PAUSED)
+
+    def _on_resume(self) -> None:
+        if self.state == PAUSED:
+            self.until_epoch_end = False
+            self.epoch_began = time.perf_counter()
+            self._set_state(RUNNING)
+
+    def _on_step_epoch(self) -> None:
+        if self.state == PAUSED:
+            self.until_epoch_end = True
+            self._set_state(RUNNING)
+
+    def _on_stop(self) -> None:
+        if self.state in (RUNNING, PAUSED):
+            dropped = self.session.discard_commands()
+            self._set_state(STOPPED)
+            if dropped:
+                self.send("notice", "Edits not applied", f"{dropped} edit(s) sent while paused never reached a "
+                          "step: training ended first. They are not in the experiment.")
+
+    def _drop_predictions(self) -> None:
+        for name in [n for n in self.jobs if n.startswith("predict")]:
+            del self.jobs[name]
+
+    def _on_reset(self) -> None:
+        self._drop_predictions()
+        self.session = None
+        self.sent = []
+        self.state = IDLE
+        self.send("state", IDLE)
+
+    def _on_speed(self, epochs_per_second: float | None) -> None:
+        self.speed = epochs_per_second
+        self.wake_at = 0.0
+        self.epoch_began = time.perf_counter()
+
+    def _on_command(self, command) -> None:
+        """A param_groups change for the next step; refused at once (with the field) if it cannot apply."""
+        if self.session is None or self.state not in (RUNNING, PAUSED):
+            self.send("command_refused", command, "run", "nothing is training")
+            return
+        try:
+            self.session.submit(command)
+        except ExperimentError as error:
+            self.send("command_refused", command, error.path, error.message)
+            return
+        self.send("command_queued", command)
+        if self.state == PAUSED:
+            self.publish()  # pending_commands changed
+
+    def _on_save_state(self, path: str) -> None:
+        from .checkpoint import save_state
+
+        if self.session is None:
+            self.send("notice", "Cannot save the training state", "nothing has trained yet")
+            return
+        try:
+            save_state(self.session, path)
+        except (OSError, RuntimeError) as error:
+            self.send("notice", "Cannot save the training state", f"{path}: {error}")
+            return
+        self.send("saved_state", path, self.session.epoch)
+
+    def _on_export(self, directory: str) -> None:
+        from .results import write_results
+
+        if self.session is None:
+            return
+        try:
+            paths = write_results(self.session.snapshot(), directory)
+        except OSError as error:
+            self.send("notice", "Cannot export", str(error))
+            return
+        self.send("exported", directory, [p.name for p in paths])
+
+    def _on_shutdown(self) -> None:
+        self.closing = True
+
+    # -- background work: trial steps and previews ------------------------------------------------
+    def _on_check(self, request: int, raw) -> None:
+        """Check ``raw`` with torch (one real step per run) and predict every run's schedule.
+
+        A newer request supersedes this one: its remaining work is dropped.
+        """
+        self.jobs["check"] = self._check(request, raw)
+
+    def _work(self, budget: float) -> None:
+        """Advance the background jobs in turn until ``budget`` seconds are spent or a message waits."""
+        end = time.perf_counter() + budget
+        while self.jobs and time.perf_counter() < end:
+            for name, job in list(self.jobs.items()):
+                try:
+                    next(job)
+                except StopIteration:
+                    if self.jobs.get(name) is job:
+                        del self.jobs[name]
+                if self.conn.poll():
+                    return  # a newer request may supersede this one
+
+    def _on_predict_from(self, request: int, index: int) -> None:
+        """Predict run ``index``'s schedule from its state now (what torch will do with an edit),
+        and say what became of its last edit by comparing with the prediction without it."""
+        session = self.session
+        if session is None or not 0 <= index < len(session.runs):
+            return
+        run = session.runs[index]
+        last_edit = run.recorded_edits[-1] if run.recorded_edits else None
+        before = run.before_commands if last_edit is not None and run.before_commands is not None \
+            and run.before_commands[0] == last_edit.step else None
+        recorded = run.recorder.snapshot(before[0]) if before is not None else None
+        self.jobs[f"predict {index}"] = self._predict_from(request, index, session.experiment, run.schedule_state(),
+                                                           session.position, before, last_edit, recorded)
+
+    def _predict_from(self, request, index, experiment, state, t, before, edit, recorded):
+        from .edit_effect import edit_effect
+        from .preview import predict_from
+
+        prediction = predict_from(experiment, index, state, t, PREVIEW_STEPS)
+        yield
+        effect = ""
+        if before is not None and edit.add_group is None:
+            t_edit, state_before = before
+            without = predict_from(experiment, index, state_before, t_edit, PREVIEW_STEPS)
+            yield
+            group = edit.group or 0
+            try:
+                words = edit_effect(without, _joined(recorded, prediction), group, t_edit,
+                                    experiment.runs[index].scheduler, experiment.steps_per_epoch)
+                effect = f"The lr edit of group {group} at step {t_edit}: {words}."
+            except (ValueError, IndexError):
+                effect = ""
+        self.send("predicted", request, index, prediction, effect)
+
+    def _check(self, request: int, raw):
+        from .parse import parse_experiment
+        from .preview import predict_schedule
+        from .trial import trial_experiment
+
+        try:
+            experiment = parse_experiment(raw, trial=False)
+        except ExperimentError as error:
+            self.send("checked", request, error.path, error.message)
+            return
+        yield
+        key = experiment_key(raw)
+        if key not in self.trials:
+            try:
+                trial_experiment(experiment)
+                self.trials.put(key, None)
+            except ExperimentError as error:
+                self.trials.put(key, (error.path, error.message))
+            yield
+        verdict = self.trials[key]
+        self.send("checked", request, *(verdict or ("", "")))
+        for index in range(len(experiment.runs)):
+            pkey = preview_key(experiment, index)
+            prediction = self.previews.get(pkey)
+            if prediction is None:
+                prediction = predict_schedule(experiment, index, PREVIEW_STEPS)
+                self.previews.put(pkey, prediction)
+                yield
+            self.send("preview", request, index, prediction, True)
+
+
+def _joined(recorded, prediction):
+    """The lrs a run used from an edit's step until now, followed by the prediction from now on."""
+    import numpy as np
+
+    from .preview import Prediction
+
+    p = prediction.results
+    width = max(recorded.step_lr.shape[1], p.step_lr.shape[1])
+
+    def wide(a):
+        return np.hstack([a, np.full((len(a), width - a.shape[1]), np.nan)]) if a.shape[1] < width else a
+
+    results = replace(p, step=np.concatenate([recorded.step, p.step]),
+                      step_lr=np.vstack([wide(recorded.step_lr), wide(p.step_lr)]))
+    return Prediction(results, prediction.complete, prediction.note)
+
+
+def serve(conn, *, worker: Worker | None = None) -> None:
+    """The engine process's entry point (``multiprocessing`` spawn target), or (``worker`` given)
+    a thread's in the window's own process."""
+    if worker is None:
+        try:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the window's to handle
+        except (ValueError, OSError):
+            pass
+    try:
+        (worker or Worker(conn)).run()
+    finally:
+        try:
+            conn.close()
+        except OSError:
+            pass
