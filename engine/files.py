@@ -1,4 +1,9 @@
-"""Experiment files: TOML in, TOML out, and every way a file can be wrong as one message."""
+"""Experiment files: TOML in, TOML out, and every way a file can be wrong as one message.
+
+Reading and writing need no torch (the window reads a file before torch has loaded, to
+refuse a bad one at once); only :func:`load_experiment` and :func:`loads_experiment`, which
+check it, import the engine's parser.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ import tomli_w
 
 from .config import Experiment
 from .errors import ExperimentError
-from .parse import parse_experiment
 
 __all__ = ["load_experiment", "loads_experiment", "read_raw", "dumps_experiment", "save_experiment",
            "inline_toml", "write_raw", "write_atomically"]
@@ -23,11 +27,15 @@ def _toml(text: str, source: str) -> dict:
 
 
 def loads_experiment(text: str, *, source: str = "experiment", trial: bool = True) -> Experiment:
+    from .parse import parse_experiment
+
     return parse_experiment(_toml(text, source), trial=trial)
 
 
 def load_experiment(path: str | Path, *, trial: bool = True) -> Experiment:
     """Read and validate an experiment file; :class:`ExperimentError` for any problem."""
+    from .parse import parse_experiment
+
     return parse_experiment(read_raw(path), trial=trial)
 
 

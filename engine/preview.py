@@ -24,7 +24,7 @@ from .config import Experiment
 from .recorder import Event, RunRecorder, RunResults
 from .run import FINISHED, RUNNING, ScheduleProbe
 
-__all__ = ["predict_schedule", "predict_from", "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
+__all__ = ["predict_schedule", "predict_from", "SchedulePrediction", "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
 
 MAX_PREVIEW_STEPS = 200_000
 PLATEAU_NOTE = "ReduceLROnPlateau reduces the lr when the loss stalls, which only training shows"
@@ -54,38 +54,84 @@ def _spread(results: RunResults, steps_per_epoch: int) -> RunResults:
                    step_lr=repeat(results.step_lr), step_momentum=repeat(results.step_momentum), events=events)
 
 
+class SchedulePrediction:
+    """Run ``index``'s schedule stepped through the whole experiment, a slice at a time.
+
+    The engine's loop advances it between other work (a newer request abandons it) and shows
+    :meth:`partial` while it goes, so a long schedule draws progressively; :func:`predict_schedule`
+    runs it to the end at once.
+    """
+
+    def __init__(self, experiment: Experiment, index: int, max_steps: int = MAX_PREVIEW_STEPS):
+        self.experiment, self.index = experiment, index
+        self.spe = spe = experiment.steps_per_epoch
+        self.coarse = _per_epoch(experiment, index) and spe > 1
+        self.probed = replace(experiment, data=replace(experiment.data, batch_size=experiment.data.n_train)) \
+            if self.coarse else experiment
+        self.total = min(self.probed.total_steps, max_steps)
+        self.t = 0
+        self.refused: str | None = None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self.probe = ScheduleProbe(self.probed, index)
+        except Exception as error:  # what torch refuses here, validation reports at its field
+            self.probe, self.refused = None, f"no preview: {type(error).__name__}: {error}"
+
+    @property
+    def done(self) -> bool:
+        return self.probe is None or self.t >= self.total or self.probe.status != RUNNING
+
+    def advance(self, steps: int) -> bool:
+        """Step the schedule ``steps`` more probe steps; True when it is at its end."""
+        probe, end = self.probe, min(self.total, self.t + steps)
+        if self.done:
+            return True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()": nothing trains here
+            try:
+                while self.t < end and probe.status == RUNNING:
+                    probe.step(self.t)
+                    self.t += 1
+            except Exception as error:  # e.g. an expression failing at some epoch: show where
+                probe.fail(self.t, error)
+        return self.done
+
+    def partial(self) -> Prediction:
+        """What is predicted so far (not complete: the note says how far)."""
+        prediction = self.result()
+        if self.done:
+            return prediction
+        shown = self.t * (self.spe if self.coarse else 1)
+        return Prediction(prediction.results, complete=False,
+                          note=f"predicting: step {shown} of {self.experiment.total_steps} so far")
+
+    def result(self) -> Prediction:
+        experiment, index, spe = self.experiment, self.index, self.spe
+        if self.probe is None:
+            empty = RunRecorder(experiment.runs[index].name, 1).snapshot()
+            return Prediction(empty, complete=False, note=self.refused)
+        probe = self.probe
+        results = probe.recorder.snapshot()
+        if self.coarse:
+            results = _spread(results, spe)
+        notes = []
+        if _has_plateau(experiment, index):
+            notes.append(PLATEAU_NOTE)
+        if self.total < self.probed.total_steps:
+            notes.append(f"the preview stops at step {self.total * (spe if self.coarse else 1)} "
+                         f"of {experiment.total_steps}")
+        if probe.status != RUNNING:
+            notes.append(probe.recorder.events[-1].detail)
+        return Prediction(results, complete=self.t == self.probed.total_steps and probe.status == RUNNING,
+                          note="; ".join(notes))
+
+
 def predict_schedule(experiment: Experiment, index: int, max_steps: int = MAX_PREVIEW_STEPS) -> Prediction:
     """Step run ``index``'s schedule through the whole experiment (at most ``max_steps`` steps)."""
-    spe = experiment.steps_per_epoch
-    coarse = _per_epoch(experiment, index) and spe > 1
-    probed = replace(experiment, data=replace(experiment.data, batch_size=experiment.data.n_train)) \
-        if coarse else experiment
-    total = min(probed.total_steps, max_steps)
-    t = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()": nothing trains here
-        try:
-            probe = ScheduleProbe(probed, index)
-        except Exception as error:  # what torch refuses here, validation reports at its field
-            empty = RunRecorder(experiment.runs[index].name, 1).snapshot()
-            return Prediction(empty, complete=False, note=f"no preview: {type(error).__name__}: {error}")
-        try:
-            while t < total and probe.status == RUNNING:
-                probe.step(t)
-                t += 1
-        except Exception as error:  # e.g. an expression failing at some epoch: show where
-            probe.fail(t, error)
-    results = probe.recorder.snapshot()
-    if coarse:
-        results = _spread(results, spe)
-    notes = []
-    if _has_plateau(experiment, index):
-        notes.append(PLATEAU_NOTE)
-    if total < probed.total_steps:
-        notes.append(f"the preview stops at step {total * (spe if coarse else 1)} of {experiment.total_steps}")
-    if probe.status != RUNNING:
-        notes.append(probe.recorder.events[-1].detail)
-    return Prediction(results, complete=t == probed.total_steps and probe.status == RUNNING, note="; ".join(notes))
+    prediction = SchedulePrediction(experiment, index, max_steps)
+    prediction.advance(max_steps)
+    return prediction.result()
 
 
 def _has_plateau(experiment: Experiment, index: int) -> bool:

@@ -40,6 +40,7 @@ TRAIN_SLICE = 0.05       # training's share of the loop before background work g
 JOB_SLICE = 0.02         # background work's turn (previews, trial steps) while training runs
 PREVIEW_STEPS = 50_000   # longer schedules are previewed up to here (the note says so)
 PROGRESS_SECONDS = 0.25  # a long preview shows what it has this often
+PREVIEW_SLICE = 500      # probe steps between two looks at the pipe (a newer request wins)
 CACHE = 128              # previews and trial verdicts remembered
 
 
@@ -360,7 +361,7 @@ class Worker:
 
     def _check(self, request: int, raw):
         from .parse import parse_experiment
-        from .preview import predict_schedule
+        from .preview import SchedulePrediction
         from .trial import trial_experiment
 
         try:
@@ -383,9 +384,15 @@ class Worker:
             pkey = preview_key(experiment, index)
             prediction = self.previews.get(pkey)
             if prediction is None:
-                prediction = predict_schedule(experiment, index, PREVIEW_STEPS)
+                stepping = SchedulePrediction(experiment, index, PREVIEW_STEPS)
+                shown = time.perf_counter()
+                while not stepping.advance(PREVIEW_SLICE):
+                    yield
+                    if time.perf_counter() - shown >= PROGRESS_SECONDS:  # a long one draws as it goes
+                        self.send("preview", request, index, stepping.partial(), False)
+                        shown = time.perf_counter()
+                prediction = stepping.result()
                 self.previews.put(pkey, prediction)
-                yield
             self.send("preview", request, index, prediction, True)
 
 

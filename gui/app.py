@@ -21,17 +21,51 @@ SCREENSHOT_SIZE = (1440, 920)
 
 
 def warm_up_torch() -> None:
-    """Prepare torch for training beside the window, on the main thread, before the first run.
-
-    * One intra-op thread: this network's tensors are far too small to gain from more, and
-      torch's OpenMP pool driven from a worker thread costs about 3x in throughput here.
-    * A throw-away optimizer: the first one imports torch._dynamo (about 1.6 s, hundreds of
-      modules); done first in the training thread it would freeze the window through the GIL.
-    """
+    """torch in the window's process reads the registry (forms) and runs the quick checks; it
+    trains nothing (the engine process does). One intra-op thread all the same: with
+    ``LRLAB_ENGINE=thread`` the engine shares this process, and this network's tensors are far
+    too small to gain from more."""
     import torch
 
     torch.set_num_threads(1)
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)], lr=0.1)
+
+
+def _splash(app):
+    """A window on screen at once, while torch loads (about 3 s in this process, and beside it in
+    the engine's): the name, and what is happening."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+    from PySide6.QtWidgets import QSplashScreen
+
+    pixmap = QPixmap(520, 220)
+    pixmap.fill(QColor("#ffffff"))
+    painter = QPainter(pixmap)
+    painter.setPen(QColor("#1a1a1a"))
+    font = QFont(app.font())
+    font.setPixelSize(34)
+    font.setBold(True)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect().adjusted(24, 30, -24, 0), Qt.AlignmentFlag.AlignLeft, "lrlab")
+    font.setPixelSize(17)
+    font.setBold(False)
+    painter.setFont(font)
+    painter.drawText(pixmap.rect().adjusted(24, 86, -24, 0), Qt.AlignmentFlag.AlignLeft,
+                     "a learning-rate laboratory for PyTorch")
+    painter.setPen(QColor("#0072b2"))
+    painter.drawRect(0, 0, pixmap.width() - 1, pixmap.height() - 1)
+    painter.end()
+    splash = QSplashScreen(pixmap)
+    splash.show()
+    _say(app, splash, "Loading PyTorch...")
+    return splash
+
+
+def _say(app, splash, text: str) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QColor
+
+    splash.showMessage(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, QColor("#444444"))
+    app.processEvents()
 
 
 def _error(message: str) -> int:
@@ -85,19 +119,27 @@ def run_app(args) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .main_window import MainWindow
-    from .settings import open_settings
-    from .training import FINISHED, STOPPED
+    from .engine_client import EngineClient
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("lrlab")
     app.setOrganizationName("lrlab")
+    splash = _splash(app)
+    # The engine's process starts now: it loads torch and warms up the first optimizer while
+    # this one loads torch for the forms and builds the window.
+    engine = EngineClient()
+    engine.start()
     warm_up_torch()
+    _say(app, splash, "Building the window...")
+    from .main_window import MainWindow
+    from .settings import open_settings
+    from .training import FINISHED, STOPPED
+
     screenshot = getattr(args, "screenshot", None)
     # A screenshot run is a demonstration, not a person's session: its settings are thrown away
     # and it always shows the default layout.
     settings = open_settings(getattr(args, "settings", None), throwaway=bool(screenshot))
-    window = MainWindow(settings, restore=not screenshot)
+    window = MainWindow(settings, restore=not screenshot, engine=engine)
     if raw is not None:
         if path is not None:
             window.open_raw_file(raw, path)
@@ -108,10 +150,11 @@ def run_app(args) -> int:
     if size is not None:
         window.resize(*size)
     window.show()
+    splash.finish(window)
     if getattr(args, "present", False):
-        window.set_presentation(True, scale, fullscreen=size is None)
+        window.presentation.switch(True, scale, fullscreen=size is None)
     elif scale is not None:
-        window.set_presentation_scale(scale)
+        window.presentation.choose_scale(scale)
     outcome = {"code": 0}
 
     def cannot_start() -> str | None:
@@ -119,7 +162,7 @@ def run_app(args) -> int:
 
     def finish() -> None:
         if screenshot:
-            window.refresh()
+            window.live.refresh()
             app.processEvents()
             if not window.grab().save(screenshot):
                 print(f"error: cannot write {screenshot}", file=sys.stderr)

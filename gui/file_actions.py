@@ -53,7 +53,7 @@ class FileActions(QObject):
             self.window.load_raw(default_experiment(), None, "untitled")
             self.window.setup_dock.raise_()
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: A003 - File > Open
         if not self.confirm_discard():
             return
         path, _ = QFileDialog.getOpenFileName(self.window, "Open experiment", self.directory(), "Experiments (*.toml)")
@@ -100,7 +100,15 @@ class FileActions(QObject):
         self.window.show_status(f"Saved {path}")
         return True
 
-    # -- training-state files ---------------------------------------------------------------------
+    # -- results and training-state files ------------------------------------------------------------
+    def export_results(self, directory: str | None = None) -> None:
+        """epochs.csv, steps.csv and events.csv, written by the engine (the answer comes as a signal)."""
+        if self.window.controller.has_session:
+            directory = directory or QFileDialog.getExistingDirectory(
+                self.window, "Export results (epochs.csv, steps.csv, events.csv)", self.directory())
+            if directory:
+                self.window.controller.export(directory)
+
     def save_training_state(self) -> None:
         if not self.window.controller.has_session:
             return

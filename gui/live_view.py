@@ -19,7 +19,7 @@ from engine.config import MODULES, GroupConfig
 from engine.errors import ExperimentError
 from engine.parse import parse_edit
 
-from .training import PAUSED, RUNNING
+from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED
 
 __all__ = ["LiveView", "REFRESH_MS"]
 
@@ -46,9 +46,43 @@ class LiveView(QObject):
         c.started.connect(self._started)
         c.command_done.connect(self._command_done)
         c.client.received.connect(self._received)
+        c.job_failed.connect(lambda message: w.notify("The engine stopped", message))
+        c.notice.connect(w.notify)
+        c.saved_state.connect(lambda path, epoch: w.show_status(f"Saved the training state at epoch {epoch} to {path}"))
+        c.exported.connect(lambda directory, names: w.show_status("Wrote " + ", ".join(names) + f" to {directory}"))
         w.state.refresh_requested.connect(self.refresh_state)
         w.state.lr_edited.connect(self.edit_lr)
         w.state.group_added.connect(self.submit_group)
+
+    # -- the training controls --------------------------------------------------------------------------
+    def pause_resume(self) -> None:
+        if self.controller.state == RUNNING:
+            self.controller.pause()
+        elif self.controller.state == PAUSED:
+            self.controller.resume()
+
+    def step_epoch(self) -> None:
+        """Train one epoch, then pause (from the start when nothing is training)."""
+        if self.controller.state in (IDLE, FINISHED, STOPPED) and not self.window.start(run=False):
+            return
+        self.controller.step_epoch()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def reset(self) -> None:
+        w = self.window
+        w._warned = False  # the results a warning was about are gone
+        self.merge_recorded_edits()
+        self.controller.reset()
+        w.state.reset_events()
+        w.state.clear_message()
+        w.validate()  # the form (with any edits recorded while training) and its prediction
+
+    def load_training_state(self, path: str | None = None) -> None:
+        path = path or self.window.files.ask_state_file()
+        if path and self.window.start(run=False, state_path=str(path)):
+            self.window.show_status(f"Loading the training state {path}: Resume (F6) continues it.")
 
     # -- results -------------------------------------------------------------------------------------
     def _started(self) -> None:
@@ -138,7 +172,8 @@ class LiveView(QObject):
         index = w.setup.current
         w.state.set_run_names([r.get("name", "") for r in w.setup.runs], index)
         if snapshot is None or index >= len(snapshot.runs):
-            w.state.show_run(None, index, w.form_scheduler_type(index))
+            scheduler = w.setup.runs[index].get("scheduler") if index < len(w.setup.runs) else None
+            w.state.show_run(None, index, scheduler.get("type") if isinstance(scheduler, dict) else None)
             return
         run = snapshot.runs[index]
         events = self.controller.series[index].events if index < len(self.controller.series) else []

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QProgressBar, QFileDialog
+from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from engine.errors import ExperimentError
@@ -27,22 +27,21 @@ from .file_actions import FileActions
 from .live_view import LiveView
 from .plot_area import PlotArea
 from .plot_controls import PlotControls
-from .presentation import SCALES, Presentation
-from .settings import open_settings
+from .presentation import Presentation
+from .settings import open_settings, restore_window, save_window
 from .setup_panel import SetupPanel
 from .side_panel import SidePanel, first_size, side_width, update_toolbar_rows
 from .state_panel import StatePanel
 from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED, TrainingController
 from .validation import Validator
-from .widgets import ElidedLabel, VerticalScrollArea, install_style
+from .status_bar import StatusBar
+from .widgets import VerticalScrollArea, install_style
 from .window_actions import install_actions, update_controls
 
 __all__ = ["MainWindow", "default_experiment", "first_size", "side_width"]
 
-LAYOUT_VERSION = 3  # bump when docks or toolbars change, so an old saved layout is not applied
 STATE_WORDS = {IDLE: "Ready.", RUNNING: "Training...", PAUSED: "Paused: edit lrs in Live state, then Resume (F6) "
                "or Step (F10).", FINISHED: "Finished.", STOPPED: "Stopped."}
-WARNING_STYLE = "color: #a40000; font-weight: bold;"
 
 
 class MainWindow(QMainWindow):
@@ -81,7 +80,8 @@ class MainWindow(QMainWindow):
         for toolbar in self.toolbars:
             toolbar.setMovable(False)
             self.addToolBar(toolbar)
-        self._build_status()
+        self.status = StatusBar(self)
+        self.status_label, self.progress, self.counts = self.status.label, self.status.progress, self.status.counts
         self.validate_timer = QTimer(self, singleShot=True, interval=150)
         self.validate_timer.timeout.connect(self.validate)
         self.setup.changed.connect(self._edited)
@@ -93,21 +93,15 @@ class MainWindow(QMainWindow):
         self.controller.started.connect(self._started)
         self.controller.refused.connect(self._refused)
         self.controller.engine_ready.connect(lambda _: update_controls(self))
-        self.controller.job_failed.connect(lambda message: self.notify("The engine stopped", message))
-        self.controller.notice.connect(self.notify)
-        self.controller.saved_state.connect(lambda path, epoch: self.show_status(
-            f"Saved the training state at epoch {epoch} to {path}"))
-        self.controller.exported.connect(lambda directory, names: self.show_status(
-            "Wrote " + ", ".join(names) + f" to {directory}"))
         self.validator.verdict.connect(self._verdict)
         self.validator.preview.connect(self.show_prediction)
         width, height = first_size()
         self.resize(width, height)
         self.resizeDocks(self.side_docks, [side_width(width)] * 3, Qt.Orientation.Horizontal)
         self.examples_dock.raise_()  # a newcomer sees the article's examples first
-        self._check_scale(self.presentation.scale)
+        self.presentation.check_scale()
         if restore:
-            self._restore_settings()
+            restore_window(self)
         self.controller.launch()  # torch loads in the engine's process while this window shows
         self.load_raw(default_experiment(), None, "untitled")
         self._state_changed(IDLE)
@@ -138,21 +132,12 @@ class MainWindow(QMainWindow):
         self.files.add_recent(path)
         self.setup_dock.raise_()
 
-    def open_file(self, path, *, confirm: bool = False) -> bool:
-        return self.files.open_file(path, confirm=confirm)
-
     def open_preset(self, name: str) -> None:
         if self.controller.state in (RUNNING, PAUSED) or not self.files.confirm_discard():
             return
         title = next((t for n, t, _ in preset_entries() if n == name), name)
         self.load_raw(read_raw(preset_path(name)), None, f"example {title}")
         self.show_status(f"Opened the example \u201c{title}\u201d: press Start (F5) to train it.")
-
-    def save(self) -> bool:
-        return self.files.save()
-
-    def new(self) -> None:
-        self.files.new()
 
     def _edited(self) -> None:
         self.document.edit(self.setup.value())
@@ -168,11 +153,6 @@ class MainWindow(QMainWindow):
 
     def update_title(self) -> None:
         self.setWindowTitle(self.document.title)
-
-    def form_scheduler_type(self, index: int) -> str | None:
-        """The scheduler the form names for run ``index`` (the form is the truth before training)."""
-        scheduler = self.setup.runs[index].get("scheduler") if index < len(self.setup.runs) else None
-        return scheduler.get("type") if isinstance(scheduler, dict) else None
 
     # -- checking and previews ------------------------------------------------------------------------
     def validate(self) -> None:
@@ -244,57 +224,6 @@ class MainWindow(QMainWindow):
         else:
             self.message(title, message)
 
-    def pause_resume(self) -> None:
-        if self.controller.state == RUNNING:
-            self.controller.pause()
-        elif self.controller.state == PAUSED:
-            self.controller.resume()
-
-    def step_epoch(self) -> None:
-        """Train one epoch, then pause (from the start when nothing is training)."""
-        if self.controller.state in (IDLE, FINISHED, STOPPED) and not self.start(run=False):
-            return
-        self.controller.step_epoch()
-
-    def stop(self) -> None:
-        self.controller.stop()
-
-    def reset(self) -> None:
-        self._warned = False  # the results a warning was about are gone
-        self.live.merge_recorded_edits()
-        self.controller.reset()
-        self.state.reset_events()
-        self.state.clear_message()
-        self.validate()  # the form (with any edits recorded while training) and its prediction
-
-    def load_training_state(self, path: str | None = None) -> None:
-        path = path or self.files.ask_state_file()
-        if path and self.start(run=False, state_path=str(path)):
-            self.show_status(f"Loading the training state {path}: Resume (F6) continues it.")
-
-    def export_results(self, directory: str | None = None) -> None:
-        if self.controller.has_session:
-            directory = directory or QFileDialog.getExistingDirectory(
-                self, "Export results (epochs.csv, steps.csv, events.csv)", self.files.directory())
-            if directory:
-                self.controller.export(directory)
-
-    def export_plot_dialog(self) -> None:
-        chosen = self.plot_controls.ask_export(self.files.directory(), self.settings)
-        if chosen is not None:
-            self.export_plot(*chosen)
-
-    def export_plot(self, path: str | None = None, scale: float | None = None) -> bool:
-        if not path:
-            self.export_plot_dialog()
-            return False
-        problem = self.plot_controls.export(path, scale)
-        if problem:
-            self.message("Cannot export", problem)
-        else:
-            self.show_status(f"Wrote {path}")
-        return problem is None
-
     def _state_changed(self, state: str) -> None:
         self.live.running(state == RUNNING)
         if state in (FINISHED, STOPPED):
@@ -309,15 +238,6 @@ class MainWindow(QMainWindow):
         update_controls(self)
         self.live.refresh_state()
 
-    def refresh(self) -> None:
-        self.live.refresh()
-
-    def refresh_state(self) -> None:
-        self.live.refresh_state()
-
-    def edit_lr(self, run: int, group: int, lr: float, rebase: bool) -> None:
-        self.live.edit_lr(run, group, lr, rebase)
-
     def _run_selected(self, index: int) -> None:
         self.state.set_run_names([r.get("name", "") for r in self.setup.runs], index)
         update_controls(self)
@@ -326,21 +246,6 @@ class MainWindow(QMainWindow):
             self.live.predict_from_here(index)
 
     # -- layout and presentation mode ------------------------------------------------------------------------
-    def _build_status(self) -> None:
-        self.status_label, self.progress, self.counts = ElidedLabel("", self), QProgressBar(self), QLabel(self)
-        self.progress.setRange(0, 100)
-        self.progress.setTextVisible(True)
-        self.statusBar().addWidget(self.status_label, 1)
-        self.statusBar().addPermanentWidget(self.counts)
-        self.statusBar().addPermanentWidget(self.progress)
-        self.fit_status_bar()
-
-    def fit_status_bar(self) -> None:
-        """Steady widths for the counters (no relayout as digits change), from the current font."""
-        metrics = self.counts.fontMetrics()
-        self.counts.setMinimumWidth(metrics.horizontalAdvance("epoch 9999/9999 · step 99999/99999 · 99:99 left"))
-        self.progress.setMaximumWidth(metrics.horizontalAdvance("0" * 22))
-
     def update_toolbar_rows(self) -> None:
         update_toolbar_rows(self, self.toolbars)
 
@@ -350,84 +255,15 @@ class MainWindow(QMainWindow):
         self.side.fit()
         QTimer.singleShot(0, self, self.side.fit)  # and once the docks have their new geometry
 
-    def fit_side_panel(self, exact: bool = False) -> None:
-        self.side.fit(exact)
-
     def set_side_panel(self, visible: bool) -> None:
         self.side.set_visible(visible)
         self.side_action.setChecked(visible)
 
-    def current_side_dock(self):
-        return self.side.current()
-
-    def side_panel_shown(self) -> bool:
-        return self.side.shown()
-
-    def toggle_side_panel(self) -> None:
-        self.set_side_panel(not self.side.shown())
-
-    def show_examples(self) -> None:
-        self.set_side_panel(True)
-        self.examples_dock.raise_()
-
-    def set_presentation(self, on: bool, scale: float | None = None, *, fullscreen: bool = True) -> None:
-        if on:
-            self.presentation.enter(scale, fullscreen=fullscreen)
-            self._check_scale(self.presentation.scale)
-        else:
-            self.presentation.leave()
-        self.present_action.setChecked(self.presentation.active)
-        self.leave_present_action.setEnabled(self.presentation.active)
-        self.side_action.setChecked(self.side.shown())
-
-    def toggle_presentation(self) -> None:
-        self.set_presentation(not self.presentation.active)
-
-    def set_presentation_scale(self, scale: float) -> None:
-        self.presentation.set_scale(scale)
-        self.settings.setValue("presentation_scale", scale)
-        self._check_scale(scale)
-
-    def _check_scale(self, scale: float) -> None:
-        for action in self.scale_group.actions():
-            action.setChecked(action.data() == scale)
-
     # -- settings, messages, closing -------------------------------------------------------------------------
-    def _restore_settings(self) -> None:
-        s = self.settings
-        if s.value("geometry") is not None:
-            self.restoreGeometry(s.value("geometry"))
-        if s.value("windowState") is not None:
-            self.restoreState(s.value("windowState"), LAYOUT_VERSION)  # another layout's state is ignored
-        self.plot_controls.restore(s)
-        speed = s.value("speed")
-        if speed is not None and 0 <= int(speed) < self.speed.count():
-            self.speed.setCurrentIndex(int(speed))
-        try:
-            scale = float(s.value("presentation_scale", self.presentation.scale))
-        except (TypeError, ValueError):
-            scale = self.presentation.scale
-        if SCALES[0] <= scale <= SCALES[-1]:
-            self.presentation.scale = scale
-            self._check_scale(scale)
-
-    def _save_settings(self) -> None:
-        if self.presentation.active:
-            self.set_presentation(False)  # remember the normal window, not the full screen
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("windowState", self.saveState(LAYOUT_VERSION))
-        self.plot_controls.save(self.settings)
-        self.settings.setValue("speed", self.speed.currentIndex())
-        self.settings.setValue("presentation_scale", self.presentation.scale)
-
     def show_status(self, text: str | None, *, warning: bool = False) -> None:
-        if text is None:
-            return
-        self._warned = warning and self.error is None
-        self.status_label.setText(text)
-        self.status_label.setStyleSheet(WARNING_STYLE if warning else "")
-
-    _show_status = show_status
+        if text is not None:
+            self._warned = warning and self.error is None
+            self.status.say(text, warning)
 
     def message(self, title: str, text: str) -> None:
         """A message about a file a person chose; it does not block the event loop (training and
@@ -456,5 +292,5 @@ class MainWindow(QMainWindow):
         self.live.refresh_timer.stop()
         self.controller.shutdown(1000)
         self.collector.timer.stop()
-        self._save_settings()
+        save_window(self)
         event.accept()

@@ -108,25 +108,31 @@ class PlotControls(QObject):
         settings.setValue("log_loss", self.log_loss.isChecked())
 
     # -- export ---------------------------------------------------------------------------------
-    def ask_export(self, directory: str, settings: QSettings) -> tuple[str, float] | None:
-        """The Export Plot dialog: ``(path, scale)``, or None when cancelled."""
-        dialog = ExportDialog(self.parent(), str(Path(directory) / "plot.png"), self.area.canvas.size(),
-                              float(settings.value("export_scale", self.export_scale)))
+    def export_dialog(self) -> None:
+        """File > Export Plot: where to and at what resolution, then :meth:`export`."""
+        window = self.parent()
+        dialog = ExportDialog(window, str(Path(window.files.directory()) / "plot.png"), self.area.canvas.size(),
+                              float(window.settings.value("export_scale", self.export_scale)))
         accepted = dialog.exec()
         path, scale = dialog.path(), dialog.scale()
         dialog.deleteLater()
-        if not accepted:
-            return None
-        settings.setValue("export_scale", scale)
-        return path, scale
+        if accepted:
+            window.settings.setValue("export_scale", scale)
+            self.export(path, scale)
 
-    def export(self, path: str, scale: float | None = None) -> str | None:
-        """The plots with their legend and verdict: PNG at ``scale`` (2x by default), or SVG;
-        None when written, else why not."""
+    def export(self, path: str | None = None, scale: float | None = None) -> bool:
+        """The plots with their legend and verdict: PNG at ``scale`` (2x by default), or SVG; the
+        window's status line says where, a message why not."""
+        window = self.parent()
+        if not path:
+            self.export_dialog()
+            return False
         try:
-            ok = self.area.export(path, self.export_scale if scale is None else scale)
+            ok, problem = self.area.export(path, self.export_scale if scale is None else scale), "could not be written"
         except OSError as error:
-            return f"{path}: {error}"
+            ok, problem = False, str(error)
         if not ok or not Path(path).is_file():
-            return f"{path}: could not be written"
-        return None
+            window.message("Cannot export", f"{path}: {problem}")
+            return False
+        window.show_status(f"Wrote {path}")
+        return True

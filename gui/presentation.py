@@ -55,7 +55,7 @@ class Presentation:
             self.scale = scale
         w = self.window
         if not self.active:
-            on_top = w.current_side_dock()
+            on_top = w.side.current()
             self._saved = _Saved(QFont(QApplication.font()), w.windowState(),
                                  {dock: dock.toggleViewAction().isChecked() for dock in w.side_docks},
                                  on_top, on_top.width() if on_top is not None else 0,
@@ -92,6 +92,29 @@ class Presentation:
         if self.active:
             self.enter(scale)
 
+    # -- the window's actions ------------------------------------------------------------------
+    def switch(self, on: bool, scale: float | None = None, *, fullscreen: bool = True) -> None:
+        """Enter or leave, and keep the window's actions saying which."""
+        w = self.window
+        if on:
+            self.enter(scale, fullscreen=fullscreen)
+            self.check_scale()
+        else:
+            self.leave()
+        w.present_action.setChecked(self.active)
+        w.leave_present_action.setEnabled(self.active)
+        w.side_action.setChecked(w.side.shown())
+
+    def choose_scale(self, scale: float) -> None:
+        """View > Presentation Scale: applied at once when presenting, and remembered."""
+        self.set_scale(scale)
+        self.window.settings.setValue("presentation_scale", scale)
+        self.check_scale()
+
+    def check_scale(self) -> None:
+        for action in self.window.scale_group.actions():
+            action.setChecked(action.data() == self.scale)
+
     def _apply(self, font: QFont) -> None:
         w = self.window
         QApplication.setFont(font)
@@ -101,8 +124,8 @@ class Presentation:
             if widget.styleSheet():
                 widget.setStyleSheet(widget.styleSheet())
         w.plot_area.set_scale(self.scale if self.active else 1.0)
-        w.fit_status_bar()
+        w.status.fit()
         w.update_toolbar_rows()
         QTimer.singleShot(0, w, w.update_toolbar_rows)  # again once every widget has taken the new font
         if self.active:
-            QTimer.singleShot(0, w, lambda: w.fit_side_panel(exact=True))
+            QTimer.singleShot(0, w, lambda: w.side.fit(exact=True))

@@ -37,6 +37,7 @@ class TrainingController(QObject):
     def __init__(self, parent: QObject | None = None, client: EngineClient | None = None):
         super().__init__(parent)
         self.client = client or EngineClient(self)
+        self.client.setParent(self)
         self.client.received.connect(self._received)
         self.client.crashed.connect(self._crashed)
         self.state = IDLE
@@ -47,7 +48,9 @@ class TrainingController(QObject):
 
     # -- the engine's life ---------------------------------------------------------------------
     def launch(self) -> None:
-        self.client.start()
+        """Start the engine unless it runs already (the app starts it before building the window)."""
+        if not self.client.alive:
+            self.client.start()
 
     @property
     def ready(self) -> bool:

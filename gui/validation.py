@@ -31,6 +31,7 @@ class Validator(QObject):
         self.request = 0             # the newest request sent
         self.answered = 0            # the newest request torch's verdict came back for
         self.pending_raw: dict | None = None  # checked, not yet sent (the engine is not ready)
+        self.final: set[int] = set()  # runs whose final preview (not a partial one) came for the newest request
         controller.client.received.connect(self._received)
         controller.engine_ready.connect(self._engine_ready)
 
@@ -56,6 +57,7 @@ class Validator(QObject):
 
     def _send(self, raw: dict) -> None:
         self.request += 1
+        self.final = set()
         if not self.controller.ready or not self.controller.check(self.request, raw):
             self.pending_raw = raw
             return
@@ -74,4 +76,6 @@ class Validator(QObject):
         elif kind == "preview":
             request, index, prediction, _final = args
             if request == self.request:
+                if _final:
+                    self.final.add(index)
                 self.preview.emit(index, prediction)

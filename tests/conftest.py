@@ -68,7 +68,7 @@ def settle(qtbot, window, timeout=30_000):
     """Wait until the engine has answered the window's newest check: torch's verdict and, for an
     experiment that passes, every run's preview."""
     qtbot.waitUntil(lambda: not window.validator.waiting and (
-        window.experiment is None or window.error is not None or all(p is not None for p in window.predictions)),
+        window.experiment is None or window.error is not None or len(window.validator.final) == len(window.predictions)),
         timeout=timeout)
 
 
@@ -77,7 +77,7 @@ def step_epoch(qtbot, window, timeout=30_000):
     state says PAUSED before the request arrives, when it was paused already)."""
     snapshot = window.controller.snapshot
     before = snapshot.position if snapshot is not None and window.controller.state == "paused" else 0
-    window.step_epoch()
+    window.live.step_epoch()
     qtbot.waitUntil(lambda: window.controller.state == "paused" and window.controller.snapshot is not None
                     and window.controller.snapshot.position > before, timeout=timeout)
 

@@ -69,30 +69,30 @@ def test_new_and_another_preset_forget_the_readout_and_the_live_columns(qtbot, m
     window = make_window(preset("per-layer-lr", epochs=3))
     window.start()
     wait_state(qtbot, window, FINISHED)
-    window.refresh_state()
+    window.live.refresh_state()
     assert window.state.columns[:2] == ["module", "lr"] and window.state.table.rowCount() == 2
     window.plots.hover_at(2)
     assert "layer 0.1, layer2 0.2" in window.plots.readout and window.plot_area.readout.isVisibleTo(window)
     window.dirty = False
-    window.new()
+    window.files.new()
     assert window.plots.readout == "" and not window.plot_area.readout.isVisibleTo(window)
     assert window.state.table.columnCount() == 0 and window.state.columns == []
     assert window.state.events.count() == 0
     window.plots.hover_at(2)
     window.open_preset("steplr")
     assert window.plots.readout == ""
-    assert window.export_plot(str(tmp_path / "p.png"))  # and no readout is in the picture anyway
+    assert window.plot_controls.export(str(tmp_path / "p.png"))  # and no readout is in the picture anyway
     assert not window.plot_area.readout.isVisible()
 
 
 def test_the_live_state_header_says_paused_and_stopped(qtbot, make_window):
     window = make_window(small(epochs=200))
     paused_after_one_epoch(qtbot, window)
-    window.refresh_state()
+    window.live.refresh_state()
     assert "(paused)" in window.state.title.text() and "running" not in window.state.title.text()
-    window.stop()
+    window.live.stop()
     wait_state(qtbot, window, STOPPED)
-    window.refresh_state()
+    window.live.refresh_state()
     assert "(stopped)" in window.state.title.text()
 
 
@@ -125,7 +125,7 @@ def test_start_is_not_offered_while_paused(qtbot, make_window):
     paused_after_one_epoch(qtbot, window)
     assert not window.start_action.isEnabled()  # F5 next to F6 would throw the paused run away
     assert "Resume" in window.start_action.toolTip() or "paused" in window.start_action.toolTip()
-    window.stop()
+    window.live.stop()
     wait_state(qtbot, window, STOPPED)
     assert window.start_action.isEnabled()
 
@@ -135,7 +135,7 @@ def test_the_prediction_is_redrawn_after_an_edit_after_stop_and_after_reset(qtbo
     window = make_window(small(epochs=400))
     before = window.plots.predictions[0].results.epoch_lr[:, 0].copy()
     paused_after_one_epoch(qtbot, window)
-    window.edit_lr(0, 0, 0.0123, False)
+    window.live.edit_lr(0, 0, 0.0123, False)
     step_epoch(qtbot, window)
     spe = window.controller.snapshot.steps_per_epoch
     # Predicted from the run's state now: it starts where the run is and goes on from the edit.
@@ -148,12 +148,12 @@ def test_the_prediction_is_redrawn_after_an_edit_after_stop_and_after_reset(qtbo
     drawn = window.plots.runs[0].predicted[0]
     assert 0.0123 * 0.5 in drawn.yData
     window.plots.set_predictions([None])  # as if nothing were drawn: Stop must draw it again
-    window.stop()
+    window.live.stop()
     wait_state(qtbot, window, STOPPED)
     settle(qtbot, window)
     assert window.plots.predictions[0].results.epoch_lr[1, 0] == 0.0123
     assert window.plots.runs[0].predicted[0].xData is not None
-    window.reset()
+    window.live.reset()
     assert window.controller.state == IDLE
     settle(qtbot, window)
     assert window.plots.predictions[0].results.epoch_lr[1, 0] == 0.0123  # the recorded edit stays in it
@@ -165,7 +165,7 @@ def test_an_lr_drop_is_a_step_at_its_epoch_and_its_marker_sits_on_it(qtbot, make
     window = make_window(preset("article-manual-decay", epochs=12))
     window.start()
     wait_state(qtbot, window, FINISHED)
-    window.refresh()
+    window.live.refresh()
     curve = window.plots.runs[0].lr[0]
     x, y = curve.xData, curve.yData
     assert curve.opts["stepMode"] == "right"  # y[i] holds from x[i] to x[i + 1]
@@ -181,7 +181,7 @@ def test_two_runs_identical_to_the_bit_both_stay_visible(qtbot, make_window):
     window = make_window(preset("manual-vs-steplr", epochs=20))
     window.start()
     wait_state(qtbot, window, FINISHED)
-    window.refresh()
+    window.live.refresh()
     a, b = (window.plots.runs[i] for i in (0, 1))
     assert a.lr[0].yData.tobytes() == b.lr[0].yData.tobytes()  # the lines coincide exactly...
     xa, xb = set(a.lr_marks.xData.tolist()), set(b.loss_marks.xData.tolist())
@@ -202,7 +202,7 @@ def test_the_verdict_names_the_first_epoch_and_step_that_differ(qtbot, make_wind
     window.compare_b.setCurrentIndex(2)
     window.start()
     wait_state(qtbot, window, FINISHED)
-    window.refresh()
+    window.live.refresh()
     spe = window.controller.snapshot.steps_per_epoch
     text, kind = window.plots.verdict
     assert kind == "different" and text.endswith(f"first differs at epoch 3, step {3 * spe}")
@@ -229,7 +229,7 @@ def test_the_readout_never_moves_a_plot(qtbot, make_window):
     qtbot.waitExposed(window)
     window.start()
     wait_state(qtbot, window, FINISHED)
-    window.refresh()
+    window.live.refresh()
     wait_for_layout(qtbot, window)
     geometry = [p.sceneBoundingRect() for p in window.plots.plots if p in window.plots.shown]
     canvas = window.plot_area.canvas.geometry()
@@ -269,7 +269,7 @@ def test_flat_lines_sit_clear_of_the_frame_with_a_tick(qtbot, make_window):
 def test_a_refused_lr_edit_is_said_inline_and_the_cell_shows_the_lr_in_effect(qtbot, make_window):
     window = make_window(small(epochs=200))
     paused_after_one_epoch(qtbot, window)
-    window.refresh_state()
+    window.live.refresh_state()
     state = window.state
     lr = state.columns.index("lr")
     for typed, words in (("-1", "expected a number"), ("abc", "not a number: 'abc'")):
@@ -277,7 +277,7 @@ def test_a_refused_lr_edit_is_said_inline_and_the_cell_shows_the_lr_in_effect(qt
         assert no_box_shown()
         assert state.message.isVisibleTo(state) and words in state.message.text()
         qtbot.waitUntil(lambda: state.table.item(0, lr).text() == "0.05", timeout=5000)
-    window.edit_lr(0, 0, 0.02, False)
+    window.live.edit_lr(0, 0, 0.02, False)
     qtbot.waitUntil(lambda: not state.message.isVisibleTo(state))  # a good edit clears it (once the engine took it)
 
 
@@ -363,7 +363,7 @@ def test_a_long_status_message_ends_in_an_ellipsis_and_says_all_on_hover(qtbot, 
     window.resize(1024, 768)
     window.show()
     long = "Opened the example " + "with a very long name " * 20
-    window._show_status(long)
+    window.show_status(long)
     assert window.status_label.toolTip() == long and window.status_label.property("elides")
     assert window.status_label.width() < window.status_label.fontMetrics().horizontalAdvance(long)
 
@@ -382,14 +382,14 @@ def test_a_plot_is_exported_at_twice_the_screens_pixels_with_its_legend_and_titl
     wait_state(qtbot, window, FINISHED)
     window.plots.hover_at(2)  # a readout on screen never gets into the picture
     canvas = window.plot_area.canvas.size()
-    assert window.export_plot(str(tmp_path / "twice.png"))
+    assert window.plot_controls.export(str(tmp_path / "twice.png"))
     image = QImage(str(tmp_path / "twice.png"))
     assert (image.width(), image.height()) == (2 * canvas.width(), 2 * canvas.height())
     assert not window.plot_area.readout.isVisible() and not (tmp_path / "twice.png.partial").exists()
     # the legend and the verdict badge are the picture's top: not white there
     top = [image.pixelColor(x, y).name() for x in range(0, image.width(), 7) for y in range(4, 80, 3)]
     assert sum(c != "#ffffff" for c in top) > 50
-    assert window.export_plot(str(tmp_path / "four.png"), scale=4.0)
+    assert window.plot_controls.export(str(tmp_path / "four.png"), scale=4.0)
     assert QImage(str(tmp_path / "four.png")).width() == 4 * canvas.width()
     dialog = ExportDialog(window, str(tmp_path / "slide"), canvas, 2.0)
     qtbot.addWidget(dialog)

@@ -86,7 +86,7 @@ def test_nothing_is_cut_in_the_live_state_of_a_training_run(qtbot, make_window):
     raw["epochs"] = 40
     window = shown(qtbot, make_window(raw), PROJECTOR)
     step_epoch(qtbot, window)
-    window.refresh_state()
+    window.live.refresh_state()
     window.state_dock.raise_()
     settle(qtbot, window)
     assert window.state.add_row.isVisibleTo(window.state)
@@ -129,10 +129,10 @@ def test_the_side_panel_folds_away_with_one_key_and_comes_back(qtbot, make_windo
     window.activateWindow()
     qtbot.keyClick(window.plots, Qt.Key.Key_F9)
     settle(qtbot, window)
-    assert not window.side_panel_shown() and plot_share(window) > before + 0.2
+    assert not window.side.shown() and plot_share(window) > before + 0.2
     window.side_action.trigger()
     settle(qtbot, window)
-    assert window.side_panel_shown() and layout_problems(window) == []
+    assert window.side.shown() and layout_problems(window) == []
 
 
 def test_toolbars_wrap_instead_of_hiding_controls(qtbot, make_window):
@@ -149,9 +149,9 @@ def test_toolbars_wrap_instead_of_hiding_controls(qtbot, make_window):
 @pytest.mark.parametrize("scale", [1.5, 2.0])
 def test_presentation_mode_fits_1024x768(qtbot, make_window, scale):
     window = shown(qtbot, make_window(preset("manual-vs-steplr")), PROJECTOR)
-    window.set_presentation(True, scale, fullscreen=False)
+    window.presentation.switch(True, scale, fullscreen=False)
     settle(qtbot, window)
-    assert window.presentation.active and not window.side_panel_shown()
+    assert window.presentation.active and not window.side.shown()
     assert layout_problems(window) == []
     assert plot_share(window) >= 0.6  # big controls take their rows; the rest is plots
     # big controls: the training buttons' icons and text grew with the scale
@@ -173,9 +173,9 @@ def test_presentation_mode_comes_and_goes_and_remembers_its_scale(qtbot, make_wi
     window.resizeDocks([window.state_dock], [400], Qt.Orientation.Horizontal)
     settle(qtbot, window)
     width = window.state_dock.width()
-    assert window.current_side_dock() is window.state_dock
-    window.set_presentation_scale(1.75)
-    window.set_presentation(True, fullscreen=False)
+    assert window.side.current() is window.state_dock
+    window.presentation.choose_scale(1.75)
+    window.presentation.switch(True, fullscreen=False)
     settle(qtbot, window)
     assert QApplication.font().pointSizeF() == pytest.approx(font * 1.75)
     assert window.present_action.isChecked() and window.leave_present_action.isEnabled()
@@ -183,7 +183,7 @@ def test_presentation_mode_comes_and_goes_and_remembers_its_scale(qtbot, make_wi
     qtbot.keyClick(window.plots, Qt.Key.Key_Escape)
     settle(qtbot, window)
     assert not window.presentation.active and QApplication.font().pointSizeF() == pytest.approx(font)
-    assert window.side_panel_shown() and window.current_side_dock() is window.state_dock  # the same tab
+    assert window.side.shown() and window.side.current() is window.state_dock  # the same tab
     assert window.state_dock.width() == width  # as wide as it was
     assert window.settings.value("presentation_scale") in (1.75, "1.75")
     window.close()
@@ -197,7 +197,7 @@ def test_presentation_mode_leaves_no_big_font_behind_when_closed(qtbot, make_win
 
     window = shown(qtbot, make_window(preset("steplr")), PROJECTOR)
     font = QApplication.font().pointSizeF()
-    window.set_presentation(True, 2.0, fullscreen=False)
+    window.presentation.switch(True, 2.0, fullscreen=False)
     window.close()
     assert QApplication.font().pointSizeF() == pytest.approx(font)
 

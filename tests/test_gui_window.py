@@ -101,7 +101,7 @@ def test_pause_resume_and_step(qtbot, make_window):
     window.speed.setCurrentIndex(2)  # 10 epochs/s: slow enough to catch
     window.start()
     qtbot.waitUntil(lambda: position(window) > 0, timeout=10_000)
-    window.pause_resume()
+    window.live.pause_resume()
     wait_state(qtbot, window, PAUSED)
     assert window.pause_action.text() == "Resume"
     paused_at = window.controller.snapshot.position
@@ -111,7 +111,7 @@ def test_pause_resume_and_step(qtbot, make_window):
     step_epoch(qtbot, window)
     session = engine_session(window)
     assert session.position > paused_at and session.position % session.steps_per_epoch == 0
-    window.pause_resume()
+    window.live.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
     assert window.controller.snapshot.finished
 
@@ -120,11 +120,11 @@ def test_stop_and_reset(qtbot, make_window):
     window = make_window(small(epochs=2000))
     window.start()
     qtbot.waitUntil(lambda: position(window) > 30, timeout=10_000)
-    window.stop()
+    window.live.stop()
     wait_state(qtbot, window, STOPPED)
     assert not window.controller.busy and window.setup.isEnabled()
     assert window.export_csv_action.isEnabled()
-    window.reset()
+    window.live.reset()
     assert window.controller.state == IDLE and window.controller.snapshot is None
 
 
@@ -136,14 +136,14 @@ def paused_after_one_epoch(qtbot, window):
 def test_mid_run_edit_reaches_the_engine_the_saved_experiment_and_the_results(qtbot, make_window, tmp_path):
     window = make_window(small(epochs=30))
     paused_after_one_epoch(qtbot, window)
-    window.refresh_state()
+    window.live.refresh_state()
     table = window.state.table
     lr_column = window.state.columns.index("lr")
     item = table.item(0, lr_column)
     assert item.flags() & item.flags().ItemIsEditable
     item.setText("0.0123")  # as a person typing into the cell
     position = window.controller.snapshot.position
-    window.pause_resume()
+    window.live.pause_resume()
     wait_state(qtbot, window, FINISHED)
     run = engine_session(window).runs[0]
     assert [e.to_dict() for e in run.recorded_edits] == [{"step": position, "group": 0, "lr": 0.0123}]
@@ -154,7 +154,7 @@ def test_mid_run_edit_reaches_the_engine_the_saved_experiment_and_the_results(qt
     assert window.dirty
     path = tmp_path / "edited.toml"
     window.path = path
-    assert window.save()
+    assert window.files.save()
     saved = tomllib.loads(path.read_text())
     assert saved["runs"][0]["edits"] == [{"step": position, "group": 0, "lr": 0.0123}]
     replay = TrainingSession(loads_experiment(path.read_text()))
@@ -166,7 +166,7 @@ def test_mid_run_edit_reaches_the_engine_the_saved_experiment_and_the_results(qt
 def test_an_invalid_edit_is_refused_with_a_message(qtbot, make_window):
     window = make_window(small(epochs=200))
     paused_after_one_epoch(qtbot, window)
-    window.edit_lr(0, 0, -1.0, False)
+    window.live.edit_lr(0, 0, -1.0, False)
     assert window.last_message[0] == "This lr cannot be set"
     assert "expected a number > 0" in window.last_message[1]
 
@@ -174,18 +174,18 @@ def test_an_invalid_edit_is_refused_with_a_message(qtbot, make_window):
 def test_add_param_group_mid_run(qtbot, make_window):
     window = make_window({**small(epochs=200, groups=[{"module": "layer", "lr": 0.05}]), "model": "bottleneck"})
     paused_after_one_epoch(qtbot, window)
-    window.refresh_state()
+    window.live.refresh_state()
     state = window.state
     assert state.add_row.isVisibleTo(state) and window.add_group_action.isEnabled()
     assert [state.add_module.itemText(i) for i in range(state.add_module.count())] == ["layer2"]
     state.add_lr.setText("0.02")
     state.add_button.click()  # one inline row: no dialog
-    window.pause_resume()
+    window.live.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
     run = engine_session(window).runs[0]
     assert len(run.optimizer.param_groups) == 2 and run.status == "finished"
     assert window.setup.runs[0]["edits"][0]["add_group"] == {"module": "layer2", "lr": 0.02}
-    window.refresh_state()
+    window.live.refresh_state()
     assert not state.add_row.isVisibleTo(state) and not window.add_group_action.isEnabled()  # nothing left
 
 
@@ -207,9 +207,9 @@ def test_an_engine_error_is_shown_and_the_window_stays_usable(qtbot, make_window
     window.start(run=False)
     wait_state(qtbot, window, PAUSED)
     engine_session(window).runs[1].scheduler.total_steps = 9  # torch raises past step 9
-    window.pause_resume()
+    window.live.pause_resume()
     wait_state(qtbot, window, FINISHED)
-    window.refresh()
+    window.live.refresh()
     assert window.last_message[0] == "A run failed inside torch"
     assert "Tried to step" in window.last_message[1]
     assert [r.status for r in engine_session(window).runs] == ["finished", "failed"]
@@ -224,14 +224,14 @@ def test_load_and_save_training_state(qtbot, make_window, tmp_path):
 
     save_state(engine_session(window), tmp_path / "s.pt")
     position = window.controller.snapshot.position
-    window.reset()
-    window.load_training_state(str(tmp_path / "s.pt"))
+    window.live.reset()
+    window.live.load_training_state(str(tmp_path / "s.pt"))
     wait_state(qtbot, window, PAUSED)
     qtbot.waitUntil(lambda: window.controller.snapshot is not None)
     assert window.controller.state == PAUSED and window.controller.snapshot.position == position
-    window.refresh()
+    window.live.refresh()
     assert window.controller.series[0].n_steps == position  # the history came back with the state
-    window.pause_resume()
+    window.live.pause_resume()
     wait_state(qtbot, window, FINISHED)
     straight = TrainingSession(loads_experiment(_toml(small(epochs=40))))
     straight.run()
@@ -253,7 +253,7 @@ def test_compare_two_runs_shows_their_difference(qtbot, make_window):
     assert window.plots.compare == (0, 1)
     window.start()
     wait_state(qtbot, window, FINISHED)
-    window.refresh()
+    window.live.refresh()
     text, kind = window.plots.verdict
     assert kind == "same" and "identical to the bit" in text
     assert window.plot_area.badge.isVisibleTo(window.plot_area) and "identical to the bit" in window.plot_area.badge.text()
@@ -265,16 +265,16 @@ def test_files_open_save_and_recent(qtbot, make_window, tmp_path):
     path = tmp_path / "exp.toml"
     path.write_text(_toml(small()))
     window = make_window()
-    assert window.open_file(path)
+    assert window.files.open_file(path)
     assert window.windowTitle().startswith("exp.toml")
     assert str(path) in window.files.recent()
     window.setup.editor.optimizer.form("Adam").editors["lr"].edit.setText("0.02")
     assert window.dirty and window.windowTitle().startswith("*")
-    assert window.save()
+    assert window.files.save()
     assert tomllib.loads(path.read_text())["runs"][0]["optimizer"]["lr"] == 0.02
     bad = tmp_path / "bad.toml"
     bad.write_text("runs = [")
-    assert not window.open_file(bad)
+    assert not window.files.open_file(bad)
     assert window.last_message[0] == "Cannot open"
 
 
@@ -282,11 +282,12 @@ def test_export_plot_and_results(qtbot, make_window, tmp_path):
     window = make_window(small(epochs=3))
     window.start()
     wait_state(qtbot, window, FINISHED)
-    window.export_plot(str(tmp_path / "plot.png"))
-    window.export_plot(str(tmp_path / "plot.svg"))
+    window.plot_controls.export(str(tmp_path / "plot.png"))
+    window.plot_controls.export(str(tmp_path / "plot.svg"))
     assert (tmp_path / "plot.png").stat().st_size > 1000
     assert "<svg" in (tmp_path / "plot.svg").read_text()[:2000]
-    window.export_results(str(tmp_path / "csv"))
+    window.files.export_results(str(tmp_path / "csv"))
+    qtbot.waitUntil(lambda: window.status_label.text().startswith("Wrote epochs.csv"))  # the engine wrote them
     rows = (tmp_path / "csv" / "epochs.csv").read_text().splitlines()
     assert rows[0] == "run,epoch,group,lr,train_loss,val_loss" and len(rows) == 4
 
@@ -309,7 +310,7 @@ def test_reset_and_open_preset_while_training_are_clean(qtbot, make_window):
     window.start()
     qtbot.waitUntil(lambda: position(window) > 10, timeout=10_000)
     assert not window.presets_menu.menuAction().isEnabled()  # opening would drop the training
-    window.reset()
+    window.live.reset()
     qtbot.wait(100)  # the job's queued "finished" arrives after the reset: nothing may break
     assert window.controller.state == IDLE and window.controller.snapshot is None
     assert window.presets_menu.menuAction().isEnabled()
@@ -322,10 +323,10 @@ def test_runs_can_be_picked_while_training_but_not_edited(qtbot, make_window):
     paused_after_one_epoch(qtbot, window)
     assert window.setup.run_list.isEnabled() and not window.setup.editor.isEnabled()
     window.setup.select_run(1)
-    window.refresh_state()
+    window.live.refresh_state()
     assert window.state.runs.currentText() == "b" and window.state.title.text().startswith("SGD.param_groups")
-    window.edit_lr(1, 0, 0.02, False)
-    window.stop()
+    window.live.edit_lr(1, 0, 0.02, False)
+    window.live.stop()
     wait_state(qtbot, window, STOPPED)
     assert window.last_message[0] == "Edits not applied"  # sent while paused, training stopped first
 
@@ -333,18 +334,18 @@ def test_runs_can_be_picked_while_training_but_not_edited(qtbot, make_window):
 def test_edits_are_saved_while_training_and_never_twice(qtbot, make_window, tmp_path):
     window = make_window(small(epochs=400))
     paused_after_one_epoch(qtbot, window)
-    window.edit_lr(0, 0, 0.0123, False)
+    window.live.edit_lr(0, 0, 0.0123, False)
     qtbot.waitUntil(lambda: window.dirty)  # the engine took it
     step_epoch(qtbot, window)
     window.path = tmp_path / "e.toml"
-    assert window.save()  # saved while paused: the applied edit is in the file
+    assert window.files.save()  # saved while paused: the applied edit is in the file
     edits = tomllib.loads(window.path.read_text())["runs"][0]["edits"]
     assert edits == [{"step": window.controller.snapshot.steps_per_epoch, "group": 0, "lr": 0.0123}]
     from engine.checkpoint import save_state
 
     save_state(engine_session(window), tmp_path / "s.pt")
-    window.load_training_state(str(tmp_path / "s.pt"))
-    window.pause_resume()
+    window.live.load_training_state(str(tmp_path / "s.pt"))
+    window.live.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
     assert window.setup.runs[0]["edits"] == edits  # once, though the state holds it too
 
@@ -358,12 +359,12 @@ def test_a_state_that_does_not_fit_changes_nothing(qtbot, make_window, tmp_path)
     window = make_window(small(epochs=40))
     paused_after_one_epoch(qtbot, window)
     session, position = engine_session(window), window.controller.snapshot.position
-    window.load_training_state(str(tmp_path / "other.pt"))
+    window.live.load_training_state(str(tmp_path / "other.pt"))
     qtbot.waitUntil(lambda: window.last_message is not None)
     print(window.last_message)
     assert window.last_message[0] == "Cannot load the training state"
     assert engine_session(window) is session and window.controller.state == PAUSED
-    window.pause_resume()
+    window.live.pause_resume()
     wait_state(qtbot, window, FINISHED, timeout=60_000)
     assert session.position > position
 

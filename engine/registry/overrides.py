@@ -162,11 +162,15 @@ SCHEDULERS: dict[str, dict] = {
     "ExponentialLR": {"params": {"gamma": POSITIVE}, "effect": CARRIES_ON},
     "PolynomialLR": {"summary": "Decays each group's lr to 0 over total_iters scheduler steps along a polynomial "
                                 "of the given power (power=1: a straight line), then keeps it at 0.",
-                     "params": {"total_iters": COUNT, "power": NON_NEGATIVE}, "effect": CARRIES_ON},
+                     "params": {"total_iters": COUNT, "power": NON_NEGATIVE},
+                     "effect": "carries on from the edited lr until total_iters, where it drops the edit "
+                               "(the lr is 0 from there, as without it)"},
     "CosineAnnealingLR": {"summary": "Lowers each group's lr from its initial value to eta_min along half a cosine "
                                      "over T_max scheduler steps. It has no restarts: stepped past T_max, the lr "
                                      "climbs back up the cosine, to its initial value at 2 * T_max.",
-                          "params": {"T_max": COUNT, "eta_min": NON_NEGATIVE}, "effect": CARRIES_ON},
+                          "params": {"T_max": COUNT, "eta_min": NON_NEGATIVE},
+                          "effect": "carries on from the edited lr along the cosine until T_max, where it drops "
+                                    "the edit (eta_min exactly), then climbs back from base_lrs"},
     "CosineAnnealingWarmRestarts": {
         "summary": "Lowers each group's lr from its initial value towards eta_min along a cosine, then restarts "
                    "it at the initial value: the first restart comes after T_0 scheduler steps, and each cycle "
