@@ -51,6 +51,7 @@ class EngineClient(QObject):
         from engine.worker import Worker, serve
 
         self.started_at = time.perf_counter()
+        self.ready_after = None
         if self.mode == "thread":
             self.conn, child = multiprocessing.Pipe()
             # Tests may look at the engine's own objects through self.worker (the window never does).

@@ -97,6 +97,9 @@ class FileActions(QObject):
         except OSError as error:
             self.window.message("Cannot save", f"{path}: {error.strerror or error}")
             return False
+        except (TypeError, ValueError) as error:  # a value TOML cannot hold: the old file stays
+            self.window.message("Cannot save", f"{path}: {error}")
+            return False
         self.window.show_status(f"Saved {path}")
         return True
 

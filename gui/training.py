@@ -166,8 +166,15 @@ class TrainingController(QObject):
             self.engine_ready.emit(True)
 
     def _crashed(self, reason: str) -> None:
+        """The engine died (a torch abort, a kill): say so, keep what was published, and start a
+        new engine at once, so Start is possible again as soon as it is ready."""
         self.starting = False
         self.engine_ready.emit(False)
-        self.job_failed.emit(f"{reason}. The results so far are kept; Start begins again with a new engine.")
         if self.state in (RUNNING, PAUSED):
             self._set_state(STOPPED)
+        if self.client.ready_after is None:  # it never started: a new one would fail the same way
+            self.job_failed.emit(f"{reason} before it was ready: training is not possible (is torch installed?)")
+            return
+        self.job_failed.emit(f"{reason}. The results so far are kept; a new engine is starting, then Start "
+                             "trains again.")
+        self.client.restart()
