@@ -9,18 +9,61 @@ from .fieldtypes import Expression, PerGroup
 from .registry import optimizer_spec, scheduler_spec
 from .schedulers import onecycle_total_steps, option, scheduler_steps
 
-__all__ = ["check_experiment", "MAX_EXPRESSION_CHECKS"]
+__all__ = ["check_experiment", "sweep_expressions", "MAX_EXPRESSION_CHECKS", "QUICK_EXPRESSION_CHECKS"]
 
 # Expressions are evaluated at every value torch will pass them, up to this many.
 MAX_EXPRESSION_CHECKS = 200_000
+# While a person types, at most this many per expression (the first ones and a spread to the last;
+# well under a millisecond each):
+# 20 per-step LambdaLRs over 10,000 epochs would take 18 s at every keystroke. The full sweep
+# runs in the engine's process (:func:`sweep_expressions`) before anything trains.
+QUICK_EXPRESSION_CHECKS = 20
+SWEEP_SLICE = 5_000  # evaluations between two yields of the full sweep
 
 
-def check_experiment(experiment: Experiment) -> None:
+def check_experiment(experiment: Experiment, *, quick: bool = False) -> None:
+    """Raise :class:`ExperimentError` for what the fields alone cannot show; ``quick`` evaluates
+    expressions at a sample of the values torch will pass (see QUICK_EXPRESSION_CHECKS)."""
+    for _ in _evaluate(_structure(experiment), quick):
+        pass
+
+
+def sweep_expressions(experiment: Experiment):
+    """The full check of every expression, a slice at a time: a generator that yields between
+    slices (the engine's loop does other work or abandons it there) and raises
+    :class:`ExperimentError` at the first value an expression fails at."""
+    yield from _evaluate(_structure(experiment), quick=False)
+
+
+def _structure(experiment: Experiment) -> list:
+    """Check everything but the expressions' values; return the expressions to evaluate."""
+    sweeps: list = []
     for i, run in enumerate(experiment.runs):
-        _check_run(experiment, run, join_path("runs", i))
+        _check_run(experiment, run, join_path("runs", i), sweeps)
+    return sweeps
 
 
-def _check_run(experiment: Experiment, run: RunConfig, path: str) -> None:
+def _sample(values: range) -> list:
+    half = QUICK_EXPRESSION_CHECKS // 2
+    rest = len(values) - half
+    return [*values[:half], *(values[half + (rest - 1) * k // (half - 1)] for k in range(half))]
+
+
+def _evaluate(sweeps: list, quick: bool):
+    for field_path, function, variable, values in sweeps:
+        values = values[:MAX_EXPRESSION_CHECKS]
+        tried = _sample(values) if quick and len(values) > QUICK_EXPRESSION_CHECKS else values
+        for start in range(0, len(tried), SWEEP_SLICE):
+            for x in tried[start:start + SWEEP_SLICE]:
+                try:
+                    function(x)
+                except ExpressionFailure as failure:
+                    raise ExperimentError(field_path, f"{failure} (torch calls it with {variable} = "
+                                          f"{values[0]} to {values[-1]} in this run)") from None
+            yield
+
+
+def _check_run(experiment: Experiment, run: RunConfig, path: str, sweeps: list) -> None:
     spe = experiment.steps_per_epoch
     n_initial = len(run.groups) if run.groups else 1
     optimizer = optimizer_spec(run.optimizer.type)
@@ -65,11 +108,11 @@ def _check_run(experiment: Experiment, run: RunConfig, path: str) -> None:
             n_groups += 1
     if run.scheduler is not None:
         _check_scheduler(experiment, run, run.scheduler, join_path(path, "scheduler"), n_initial, n_groups,
-                         top=True)
+                         sweeps, top=True)
 
 
 def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfig, path: str,
-                     n_initial: int, n_groups: int, *, top: bool) -> None:
+                     n_initial: int, n_groups: int, sweeps: list, *, top: bool) -> None:
     spec = scheduler_spec(cfg.type)
     run_steps = scheduler_steps(run.scheduler, experiment.epochs, experiment.steps_per_epoch)
     for name, value in cfg.options.items():
@@ -104,14 +147,15 @@ def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfi
                 + f") but its cycle has {total} steps, and torch refuses to step past it; "
                   "leave total_steps out to fit the cycle to the run"))
     if top:
-        _check_expressions(cfg, path, spec, run_steps)
+        _check_expressions(cfg, path, spec, run_steps, sweeps)
     for i, child in enumerate(cfg.children):
         _check_scheduler(experiment, run, child, join_path(join_path(path, "schedulers"), i),
-                         n_initial, n_groups, top=False)
+                         n_initial, n_groups, sweeps, top=False)
 
 
-def _check_expressions(cfg: SchedulerConfig, path: str, spec, run_steps: int) -> None:
-    """Evaluate expressions at every value torch will pass, so a failure is caught before training."""
+def _check_expressions(cfg: SchedulerConfig, path: str, spec, run_steps: int, sweeps: list) -> None:
+    """Compile the expressions and note the values torch will pass them (evaluated by :func:`_evaluate`),
+    so a failure is caught before training."""
     for name, value in cfg.options.items():
         param_type = spec.params[name].type
         item = param_type.item if isinstance(param_type, PerGroup) else param_type
@@ -127,9 +171,4 @@ def _check_expressions(cfg: SchedulerConfig, path: str, spec, run_steps: int) ->
         for i, text in enumerate(texts):
             field_path = join_path(path, name) if not isinstance(value, list) else join_path(join_path(path, name), i)
             function = compile_expression(text, item.variable, field_path)
-            for x in values[:MAX_EXPRESSION_CHECKS]:
-                try:
-                    function(x)
-                except ExpressionFailure as failure:
-                    raise ExperimentError(field_path, f"{failure} (torch calls it with {item.variable} = "
-                                          f"{values[0]} to {values[-1]} in this run)") from None
+            sweeps.append((field_path, function, item.variable, values))

@@ -196,10 +196,12 @@ def _parse_data(raw, path: str) -> DataConfig:
     return data
 
 
-def parse_experiment(raw: Any, *, trial: bool = True) -> Experiment:
+def parse_experiment(raw: Any, *, trial: bool = True, quick: bool = False) -> Experiment:
     """Validate a TOML-shaped dict; return the :class:`Experiment` or raise :class:`ExperimentError`.
 
-    ``trial=False`` skips building each run with torch (for quick checks while typing).
+    ``trial=False`` skips building each run with torch; ``quick=True`` also evaluates expressions
+    at a sample of their values only (for the checks while a person types: milliseconds; the
+    engine then runs the full ones, :func:`~engine.crosscheck.sweep_expressions` and the trial).
     """
     raw = _expect_table(raw, "")
     _refuse_unknown(raw, [*EXPERIMENT_FIELDS, "data", "runs"], "", "an experiment")
@@ -222,7 +224,7 @@ def parse_experiment(raw: Any, *, trial: bool = True) -> Experiment:
                             title=title)
     from .crosscheck import check_experiment
 
-    check_experiment(experiment)
+    check_experiment(experiment, quick=quick)
     if trial:
         from .trial import trial_experiment
 

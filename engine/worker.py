@@ -204,8 +204,9 @@ class Worker:
         from .session import TrainingSession
 
         key = experiment_key(raw)
+        checked = key in self.trials and self.trials[key] is None  # fully checked already: not again
         try:
-            experiment = parse_experiment(raw, trial=self.trials.get(key, "unknown") is not None)
+            experiment = parse_experiment(raw, trial=not checked, quick=checked)
             self.trials.put(key, None)
             state = load_state(state_path) if state_path else None
             session = TrainingSession(experiment, state=state)
@@ -366,12 +367,13 @@ class Worker:
         self.send("predicted", request, index, prediction, effect)
 
     def _check(self, request: int, raw):
+        from .crosscheck import sweep_expressions
         from .parse import parse_experiment
         from .preview import SchedulePrediction
         from .trial import trial_experiment
 
         try:
-            experiment = parse_experiment(raw, trial=False)
+            experiment = parse_experiment(raw, trial=False, quick=True)
         except ExperimentError as error:
             self.send("checked", request, error.path, error.message)
             return
@@ -379,6 +381,8 @@ class Worker:
         key = experiment_key(raw)
         if key not in self.trials:
             try:
+                for _ in sweep_expressions(experiment):  # every value torch will pass, a slice at a time
+                    yield
                 trial_experiment(experiment)
                 self.trials.put(key, None)
             except ExperimentError as error:

@@ -441,3 +441,23 @@ def test_fuzz_only_experiment_errors(base, seed):
     assert not failures, f"{len(failures)} inputs escaped as other exceptions:\n" + "\n".join(failures[:8])
     assert outcomes["ok"] > 10 and outcomes["error"] > 100, outcomes  # the fuzz reaches both sides
     assert time.perf_counter() - start < 30
+
+
+def test_quick_checks_sample_expressions_and_the_full_sweep_finds_the_rest():
+    """While typing, an expression is tried at a sample of its values (milliseconds); the engine's
+    background check (and the CLI) tries every value torch will pass, a slice at a time."""
+    from engine.crosscheck import QUICK_EXPRESSION_CHECKS, sweep_expressions
+
+    raw = {"epochs": 10_000, "runs": [{"name": "a", "optimizer": {"type": "SGD", "lr": 0.1},
+                                       "scheduler": {"type": "LambdaLR", "lr_lambda": "1 / (epoch - 7777)"}}]}
+    quick = parse_experiment(raw, trial=False, quick=True)  # 7777 is not among the sampled values
+    assert QUICK_EXPRESSION_CHECKS < 7777
+    sweep = sweep_expressions(quick)
+    slices = 0
+    with pytest.raises(ExperimentError) as caught:
+        for _ in sweep:
+            slices += 1
+    assert slices >= 1  # it yielded between slices before failing
+    assert caught.value.path == "runs[0].scheduler.lr_lambda" and "epoch = 7777" in caught.value.message
+    with pytest.raises(ExperimentError, match="epoch = 7777"):
+        parse_experiment(raw, trial=False)
