@@ -175,21 +175,45 @@ def run_app(args) -> int:
             window.close()
             app.quit()
 
+    def when_checked(then) -> None:
+        """Call ``then`` once torch's verdict and the previews are in (a picture shows them), or the
+        quick checks refused the experiment; at most a minute later in any case."""
+        waited = {"ms": 0}
+
+        def look() -> None:
+            v = window.validator
+            done = window.experiment is None or window.error is not None or (
+                not v.waiting and len(v.final) == len(window.predictions))
+            waited["ms"] += 100
+            if done or waited["ms"] >= 60_000:
+                then()
+            else:
+                QTimer.singleShot(100, look)
+
+        QTimer.singleShot(100, look)
+
     if getattr(args, "autorun", False):
-        if cannot_start() is not None:
+        def on_state(state: str) -> None:
+            if state in (FINISHED, STOPPED):
+                QTimer.singleShot(100, finish)
+
+        def refused(*_) -> None:  # torch refused it at Start (the quick checks could not see it)
             if args.quit:
-                QTimer.singleShot(500, finish)
+                QTimer.singleShot(100, finish)
             else:
                 print(f"error: {cannot_start()}", file=sys.stderr)
-        else:
-            def on_state(state: str) -> None:
-                if state in (FINISHED, STOPPED):
-                    QTimer.singleShot(100, finish)
 
-            window.controller.state_changed.connect(on_state)
-            QTimer.singleShot(0, window.start)
+        def start() -> None:
+            if cannot_start() is not None:
+                refused()
+            else:
+                window.start()
+
+        window.controller.state_changed.connect(on_state)
+        window.controller.refused.connect(refused)
+        QTimer.singleShot(0, start)
     elif screenshot or args.quit:
-        QTimer.singleShot(500, finish)
+        when_checked(finish)
     _close_on_signals(window)
     code = app.exec()
     return outcome["code"] or code
