@@ -45,6 +45,9 @@ class TrainingController(QObject):
         self.series: list[RunSeries] = []
         self.speed: float | None = None
         self.starting = False          # Start sent, the engine has not answered yet
+        # Whether the engine's results and states are about the session this window shows: after
+        # Start or Reset, what is still in the pipe is about the session before, until "started".
+        self.accepting = False
 
     # -- the engine's life ---------------------------------------------------------------------
     def launch(self) -> None:
@@ -78,6 +81,7 @@ class TrainingController(QObject):
         if not self._ensure_engine():
             return False
         self.starting = self.client.send("start", raw, state_path, run)
+        self.accepting = False
         return self.starting
 
     def pause(self) -> None:
@@ -95,6 +99,7 @@ class TrainingController(QObject):
     def reset(self) -> None:
         """Forget the session and its results (at once here; the engine follows)."""
         self.client.send("reset")
+        self.accepting = False
         self.snapshot = None
         self.series = []
         self._set_state(IDLE)
@@ -129,6 +134,8 @@ class TrainingController(QObject):
         self.state_changed.emit(state)
 
     def _received(self, kind: str, args: tuple) -> None:
+        if kind in ("published", "state") and not self.accepting:
+            return  # about a session this window has let go of (reset, or replaced by Start)
         if kind == "published":
             snapshot, chunks = args
             if self.snapshot is None or len(self.series) != len(chunks):
@@ -142,11 +149,13 @@ class TrainingController(QObject):
             if args[0] != self.state:
                 self._set_state(args[0])
         elif kind == "started":
+            self.accepting = True
             self.snapshot = None
             self.series = []
             self.started.emit()
         elif kind == "refused":
             self.starting = False
+            self.accepting = self.snapshot is not None  # the session before goes on
             self.refused.emit(*args)
         elif kind == "command_queued":
             self.command_done.emit(args[0], "", "")
@@ -168,7 +177,7 @@ class TrainingController(QObject):
     def _crashed(self, reason: str) -> None:
         """The engine died (a torch abort, a kill): say so, keep what was published, and start a
         new engine at once, so Start is possible again as soon as it is ready."""
-        self.starting = False
+        self.starting = self.accepting = False
         self.engine_ready.emit(False)
         if self.state in (RUNNING, PAUSED):
             self._set_state(STOPPED)
