@@ -33,9 +33,15 @@ def warm_up_torch() -> None:
 def _splash(app):
     """A window on screen at once, while torch loads (about 3 s in this process, and beside it in
     the engine's): the name, and what is happening."""
-    from PySide6.QtCore import Qt
+    from PySide6.QtCore import QElapsedTimer, QRect, Qt
     from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
     from PySide6.QtWidgets import QSplashScreen
+
+    class Splash(QSplashScreen):
+        def drawContents(self, painter: QPainter) -> None:  # noqa: N802 - Qt's name
+            painter.setPen(QColor("#444444"))
+            painter.drawText(QRect(24, 0, self.width() - 48, self.height() - 18),
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom), self.message())
 
     pixmap = QPixmap(520, 220)
     pixmap.fill(QColor("#ffffff"))
@@ -54,17 +60,21 @@ def _splash(app):
     painter.setPen(QColor("#0072b2"))
     painter.drawRect(0, 0, pixmap.width() - 1, pixmap.height() - 1)
     painter.end()
-    splash = QSplashScreen(pixmap)
+    splash = Splash(pixmap)
     splash.show()
+    # Painted only once the window system has mapped it: wait for that (a few ms), not longer.
+    clock = QElapsedTimer()
+    clock.start()
+    while clock.elapsed() < 300 and app.platformName() != "offscreen" and not (
+            splash.windowHandle() and splash.windowHandle().isExposed()):
+        app.processEvents()
     _say(app, splash, "Loading PyTorch...")
     return splash
 
 
 def _say(app, splash, text: str) -> None:
-    from PySide6.QtCore import Qt
-    from PySide6.QtGui import QColor
-
-    splash.showMessage(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom, QColor("#444444"))
+    splash.showMessage(text)
+    splash.repaint()
     app.processEvents()
 
 
