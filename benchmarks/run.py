@@ -4,11 +4,13 @@ against issue 7's targets (ok / MISSED; "-" for figures reported without a targe
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench_engine, bench_gui  # noqa: E402
 from benchmarks.bench_gui import Figure  # noqa: E402
@@ -24,8 +26,22 @@ def print_table(figures: list[Figure]) -> None:
         print(f"{f.name:<{width}}  {f.value:<{value}}  {f.target:<{target}}  {f.verdict}")
 
 
+def code_measured() -> str:
+    """The commit measured, and the engine/gui files that differ from it (others edit them meanwhile)."""
+    try:
+        head = subprocess.run(["git", "log", "-1", "--format=%h %s"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()[:90]
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "engine", "gui"], cwd=ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.split("\n")
+    except (OSError, subprocess.SubprocessError):
+        return "code: (git not available)"
+    changed = [line[3:] for line in dirty if line.strip()]
+    return f"code: {head}" + (f"; uncommitted changes in {', '.join(changed)}" if changed else "")
+
+
 def main() -> None:
     began = time.perf_counter()
+    print(code_measured())
     load = os.getloadavg()
     print(f"{os.cpu_count()} CPUs; load average at the start {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
           "(other processes on the machine slow every figure here)")
