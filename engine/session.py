@@ -114,6 +114,16 @@ class TrainingSession:
         """Commands waiting for the next step (they apply only when training goes on)."""
         return self._commands.qsize()
 
+    def pending(self, run: int | None = None) -> list[Command]:
+        """The commands waiting for the next step (of ``run`` only, if given), in order, left waiting."""
+        with self._pending_lock:
+            waiting = []
+            while not self._commands.empty():
+                waiting.append(self._commands.get_nowait())
+            for command in waiting:
+                self._commands.put(command)
+        return [c for c in waiting if run is None or c.run == run]
+
     def discard_commands(self) -> int:
         """Drop the commands still waiting (training ended before they could apply); how many."""
         dropped = 0

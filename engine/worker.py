@@ -197,8 +197,9 @@ class Worker:
         self.send("published", snapshot, chunks)
         self.last_publish = time.perf_counter()
 
-    def _on_start(self, raw, state_path: str | None = None, run: bool = True) -> None:
-        """Build a session for ``raw`` (from a training-state file if given) and train it."""
+    def _on_start(self, raw, state_path: str | None = None, run: bool = True, start: int = 0) -> None:
+        """Build a session for ``raw`` (from a training-state file if given) and train it; the
+        answers ("started" or "refused") carry ``start``, the window's number for this request."""
         from .checkpoint import load_state
         from .parse import parse_experiment
         from .session import TrainingSession
@@ -211,10 +212,10 @@ class Worker:
             state = load_state(state_path) if state_path else None
             session = TrainingSession(experiment, state=state)
         except ExperimentError as error:
-            self.send("refused", "Cannot start", error.path, error.message)
+            self.send("refused", "Cannot start", error.path, error.message, start)
             return
         except StateFileError as error:
-            self.send("refused", "Cannot load the training state", "", str(error))
+            self.send("refused", "Cannot load the training state", "", str(error), start)
             return
         self._drop_predictions()
         self.session = session
@@ -222,7 +223,7 @@ class Worker:
         self.until_epoch_end = False
         self.wake_at = 0.0
         self.epoch_began = time.perf_counter()
-        self.send("started", state_path)
+        self.send("started", state_path, start)
         if session.finished:
             self._set_state(FINISHED)
         elif run:
@@ -334,37 +335,53 @@ class Worker:
 
     def _on_predict_from(self, request: int, index: int) -> None:
         """Predict run ``index``'s schedule from its state now (what torch will do with an edit),
-        and say what became of its last edit by comparing with the prediction without it."""
+        and say what becomes of its last edit by comparing with the prediction without it.
+
+        An edit still waiting for the next step (sent while paused) is in the prediction, applied
+        where the run will apply it; one already applied is in the run's state.
+        """
+        from .commands import SetGroupOptions
+
         session = self.session
         if session is None or not 0 <= index < len(session.runs):
             return
         run = session.runs[index]
-        last_edit = run.recorded_edits[-1] if run.recorded_edits else None
-        before = run.before_commands if last_edit is not None and run.before_commands is not None \
-            and run.before_commands[0] == last_edit.step else None
-        recorded = run.recorder.snapshot(before[0]) if before is not None else None
-        self.jobs[f"predict {index}"] = self._predict_from(request, index, session.experiment, run.schedule_state(),
-                                                           session.position, before, last_edit, recorded)
+        experiment, t, state = session.experiment, session.position, run.schedule_state()
+        waiting = [c for c in session.pending(index) if isinstance(c, SetGroupOptions)]
+        if waiting:  # compare the run with and without what waits, both from here
+            job = self._predict_from(request, index, experiment, state, t, waiting, waiting[-1].group,
+                                     (t, state), None)
+        else:
+            last_edit = run.recorded_edits[-1] if run.recorded_edits else None
+            before = run.before_commands if last_edit is not None and last_edit.add_group is None \
+                and run.before_commands is not None and run.before_commands[0] == last_edit.step else None
+            recorded = run.recorder.snapshot(before[0]) if before is not None else None
+            job = self._predict_from(request, index, experiment, state, t, None,
+                                     last_edit.group if last_edit is not None else None, before, recorded)
+        self.jobs[f"predict {index}"] = job
 
-    def _predict_from(self, request, index, experiment, state, t, before, edit, recorded):
+    def _predict_from(self, request, index, experiment, state, t, commands, group, before, recorded):
         from .edit_effect import edit_effect
         from .preview import predict_from
 
-        prediction = predict_from(experiment, index, state, t, PREVIEW_STEPS)
+        prediction = predict_from(experiment, index, state, t, PREVIEW_STEPS, commands=commands)
         yield
         effect = ""
-        if before is not None and edit.add_group is None:
+        if before is not None:
             t_edit, state_before = before
             without = predict_from(experiment, index, state_before, t_edit, PREVIEW_STEPS)
             yield
-            group = edit.group or 0
+            group = group or 0
+            after = prediction if commands else _joined(recorded, prediction)
             try:
-                words = edit_effect(without, _joined(recorded, prediction), group, t_edit,
-                                    experiment.runs[index].scheduler, experiment.steps_per_epoch)
-                effect = f"The lr edit of group {group} at step {t_edit}: {words}."
+                words = edit_effect(without, after, group, t_edit, experiment.runs[index].scheduler,
+                                    experiment.steps_per_epoch)
+                when = "waiting for the next step" if commands else f"at step {t_edit}"
+                effect = f"The lr edit of group {group} ({when}): {words}."
             except (ValueError, IndexError):
                 effect = ""
         self.send("predicted", request, index, prediction, effect)
+
 
     def _check(self, request: int, raw):
         from .crosscheck import sweep_expressions

@@ -230,6 +230,8 @@ class LiveView(QObject):
         w.document.dirty = True
         w.update_title()
         w.show_status(f"{what}: applies at the next step, then is recorded in the run's edits.")
+        if self.controller.state == PAUSED:
+            self.predict_from_here(command.run)  # what torch will do with it, before it applies
 
     def offer_add_group(self) -> None:
         """Runs > Add Param Group: show the Live state's add row (it is there while a module is left)."""

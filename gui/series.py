@@ -46,3 +46,10 @@ class RunSeries:
         return RunResults(self.name, steps[:, 0], steps[:, 1], steps[:, 2], self._step_lr.view(self.n_steps),
                           self._step_momentum.view(self.n_steps), epochs[:, 0], epochs[:, 1], epochs[:, 2],
                           self._epoch_lr.view(self.n_epochs), self.events)
+
+    def exact(self) -> RunResults:
+        """The results with whole-number columns as integers (for CSV files, as the engine writes them)."""
+        r = self.results()
+        return RunResults(r.name, r.step.astype(np.int64), r.step_epoch.astype(np.int64), r.step_loss.copy(),
+                          r.step_lr.copy(), r.step_momentum.copy(), r.epoch.astype(np.int64), r.train_loss.copy(),
+                          r.val_loss.copy(), r.epoch_lr.copy(), list(r.events))

@@ -48,6 +48,8 @@ class TrainingController(QObject):
         # Whether the engine's results and states are about the session this window shows: after
         # Start or Reset, what is still in the pipe is about the session before, until "started".
         self.accepting = False
+        self.start_request = 0         # the number of the newest Start; an answer to an older one is stale
+        self.engine_has_session = False  # False after a crash: the results shown are the window's only copy
 
     # -- the engine's life ---------------------------------------------------------------------
     def launch(self) -> None:
@@ -80,7 +82,8 @@ class TrainingController(QObject):
         """Train ``raw`` (a checked experiment) from the start, or from a training-state file."""
         if not self._ensure_engine():
             return False
-        self.starting = self.client.send("start", raw, state_path, run)
+        self.start_request += 1
+        self.starting = self.client.send("start", raw, state_path, run, self.start_request)
         self.accepting = False
         return self.starting
 
@@ -99,7 +102,8 @@ class TrainingController(QObject):
     def reset(self) -> None:
         """Forget the session and its results (at once here; the engine follows)."""
         self.client.send("reset")
-        self.accepting = False
+        self.accepting = self.starting = self.engine_has_session = False
+        self.start_request += 1  # a Start still unanswered is dropped with the session
         self.snapshot = None
         self.series = []
         self._set_state(IDLE)
@@ -116,7 +120,19 @@ class TrainingController(QObject):
         return self.client.send("save_state", path)
 
     def export(self, directory: str) -> bool:
-        return self.client.send("export", directory)
+        """Write the results as CSV files: by the engine (its own copy), or, when the engine that
+        trained them is gone (a crash), from the window's copy."""
+        if self.engine_has_session:
+            return self.client.send("export", directory)
+        from engine.results import write_results
+
+        try:
+            paths = write_results([s.exact() for s in self.series], directory)
+        except OSError as error:
+            self.notice.emit("Cannot export", str(error))
+            return False
+        self.exported.emit(str(directory), [p.name for p in paths])
+        return True
 
     def check(self, request: int, raw: dict) -> bool:
         return self.client.send("check", request, raw)
@@ -149,11 +165,16 @@ class TrainingController(QObject):
             if args[0] != self.state:
                 self._set_state(args[0])
         elif kind == "started":
-            self.accepting = True
+            if args[-1] != self.start_request:
+                return  # a Start dropped since (Reset, another Start)
+            self.accepting = self.engine_has_session = True
             self.snapshot = None
             self.series = []
             self.started.emit()
         elif kind == "refused":
+            if args[-1] != self.start_request:
+                return
+            args = args[:-1]
             self.starting = False
             self.accepting = self.snapshot is not None  # the session before goes on
             self.refused.emit(*args)
@@ -177,7 +198,7 @@ class TrainingController(QObject):
     def _crashed(self, reason: str) -> None:
         """The engine died (a torch abort, a kill): say so, keep what was published, and start a
         new engine at once, so Start is possible again as soon as it is ready."""
-        self.starting = self.accepting = False
+        self.starting = self.accepting = self.engine_has_session = False
         self.engine_ready.emit(False)
         if self.state in (RUNNING, PAUSED):
             self._set_state(STOPPED)
