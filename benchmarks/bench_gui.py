@@ -387,6 +387,7 @@ def windowed_steps_per_second(bench: Window, raw: dict) -> tuple[float, list[flo
     wait_until(lambda: w.controller.state == FINISHED, timeout=600, poll_ms=50)
     w.controller.state_changed.disconnect(on_state)
     probe.stop()
+    wait_until(bench.previews_done, timeout=120)  # the check the window sends at FINISHED: not during the next pair
     times = dict((s, t) for s, t in bench.states)
     elapsed = times[FINISHED] - times[RUNNING]
     steps = w.controller.snapshot.position * len(raw["runs"])
