@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.experiment = None          # the form's experiment as the quick checks build it (None: invalid)
         self.error: ExperimentError | None = None
         self.predictions: list = []
+        self._layout: tuple | None = None  # the runs and x extent the plots are built for
         self.last_message: tuple[str, str] | None = None
         self._warned = False              # the status line holds a warning about the training
         # The engine may run in a thread of this process (tests): Python's garbage collector would
@@ -118,7 +119,8 @@ class MainWindow(QMainWindow):
         self.setup.set_value(raw)
         self.setup_scroll.verticalScrollBar().setValue(0)
         self.setup.editor.show_first_tab()
-        self.error, self.experiment = None, None  # nothing of the previous experiment may stay on screen
+        # nothing of the previous experiment may stay on screen
+        self.error, self.experiment, self._layout = None, None, None
         self.state.reset_events()
         self.state.clear_message()
         self.validate()
@@ -179,11 +181,15 @@ class MainWindow(QMainWindow):
             update_controls(self)
 
     def _show_runs(self, names: list[str], steps_per_epoch: int, epochs: int | None, keep: bool = False) -> None:
-        if not keep or names != [r.name for r in self.plots.runs]:
+        """Plots for these runs, rebuilt only when the runs or the x extent changed (or, unless ``keep``,
+        to clear a session's results): an edit keeps the curves, and the previous prediction stays
+        until the new one arrives."""
+        layout = (tuple(names), steps_per_epoch, epochs)
+        if layout != self._layout or not keep and any(r is not None for r in self.plots.results):
+            self._layout = layout
             self.plots.set_runs(names, steps_per_epoch, epochs)
             self.plot_controls.fill_compare(names)
-        self.predictions = [None] * len(names)
-        self.plots.set_predictions(self.predictions)
+            self.show_predictions([None] * len(names))
         self.state.set_run_names(names, self.setup.current)
 
     def show_predictions(self, predictions: list) -> None:
@@ -279,11 +285,6 @@ class MainWindow(QMainWindow):
         self.last_message = (title, text)
         self.show_status(f"{title}: {text}", warning=True)
         self.state.show_message(f"{title}: {text}")
-
-    def about(self) -> None:
-        version = self.controller.client.info.get("torch", "(loading)")
-        QMessageBox.about(self, "About lrlab", "lrlab: a learning-rate laboratory for PyTorch.\n\n"
-                          f"torch {version}: every optimizer and scheduler shown is the real class.")
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if not self.files.confirm_discard():

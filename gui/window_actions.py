@@ -112,8 +112,16 @@ def _menus(w) -> None:
     help_menu = bar.addMenu("&Help")
     help_menu.addAction(_action(w, "Examples of the Article", lambda: (w.set_side_panel(True),
                                                                        w.examples_dock.raise_())))
-    help_menu.addAction(_action(w, "About", w.about))
+    help_menu.addAction(_action(w, "About", lambda: _about(w)))
     w.files.fill_recent()
+
+
+def _about(w) -> None:
+    from PySide6.QtWidgets import QMessageBox
+
+    version = w.controller.client.info.get("torch", "(loading)")
+    QMessageBox.about(w, "About lrlab", "lrlab: a learning-rate laboratory for PyTorch.\n\n"
+                      f"torch {version}: every optimizer and scheduler shown is the real class.")
 
 
 def _training_bar(w) -> None:

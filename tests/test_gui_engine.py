@@ -200,11 +200,6 @@ def test_typing_into_a_heavy_experiment_never_blocks_the_event_loop(qtbot, make_
         assert drawn.results.step_lr.tobytes() == expected.results.step_lr.tobytes()
 
 
-@pytest.mark.xfail(reason="gui/main_window.py MainWindow.validate -> _show_runs(..., keep=state != IDLE) calls "
-                          "plots.set_runs on every edit while idle, which tears down and rebuilds every run's curves "
-                          "and markers even when the runs are the same (gui/plots.py set_runs): with 4 runs each "
-                          "validate() holds the GUI thread ~120-200 ms here (also with the engine in its own "
-                          "process), so typing does block the event loop for several frames", strict=True)
 def test_typing_leaves_the_event_loop_free_between_keystrokes(qtbot, make_window):
     """Edits 50 ms apart (each checked at once, as the debounce timer does) and a 10 ms probe: with
     nothing holding the loop for long, about five probe ticks fall between two edits."""
