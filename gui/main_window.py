@@ -211,7 +211,9 @@ class MainWindow(QMainWindow):
         if self.experiment is None or self.error is not None:
             self.last_message = ("Cannot start", str(self.error))  # the status line says it already
             return False
-        return self.controller.start(self.setup.value(), state_path=state_path, run=run)
+        sent = self.controller.start(self.setup.value(), state_path=state_path, run=run)
+        update_controls(self)  # Start says it is starting until the engine answers
+        return sent
 
     def _started(self) -> None:
         e, predictions = self.experiment, self.predictions

@@ -150,7 +150,8 @@ def update_controls(w) -> None:
     w.start_action.setEnabled(can_start)
     reason = f"Cannot start: {error}" if error is not None else \
         "paused: Resume (F6) goes on; Stop or Reset first to start over" if state == PAUSED else \
-        "the engine is starting (torch is loading)..." if not ready else "train every run from the start (F5)"
+        "the engine is starting (torch is loading)..." if not ready else \
+        "starting: the engine is building the runs..." if controller.starting else "train every run from the start (F5)"
     w.start_action.setToolTip(reason)
     w.start_action.setStatusTip(reason)
     if error is not None:
