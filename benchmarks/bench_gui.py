@@ -183,15 +183,21 @@ def instrument() -> None:
     the window's own signal connections go through them). Benchmark-only: gui/ is not changed."""
     import functools
 
+    from pyqtgraph.util.garbage_collector import GarbageCollector
+
+    from gui.engine_client import EngineClient
     from gui.live_view import LiveView
     from gui.main_window import MainWindow
     from gui.plots import PlotPanel
     from gui.validation import Validator
 
-    targets = [(LiveView, "refresh"), (MainWindow, "validate"), (MainWindow, "_show_runs"), (MainWindow, "show_prediction"),
+    # EngineClient._read: one turn of reading the pipe (up to its MAX_MESSAGES_PER_TURN messages and
+    # every slot they run: it contains the other calls below).
+    targets = [(EngineClient, "_read"), (LiveView, "refresh"), (PlotPanel, "paintEvent"),
+               (GarbageCollector, "check"), (MainWindow, "validate"), (MainWindow, "_show_runs"), (MainWindow, "show_prediction"),
                (Validator, "check"), (PlotPanel, "set_runs"), (PlotPanel, "set_predictions")]
     for cls, name in targets:
-        original = cls.__dict__.get(name)
+        original = cls.__dict__.get(name) or getattr(cls, name, None)  # (paintEvent: inherited from pyqtgraph)
         if original is None or getattr(original, "_bench", False):
             continue  # renamed since (the figures go on without it), or done already
 
