@@ -194,8 +194,9 @@ def instrument() -> None:
     # EngineClient._read: one turn of reading the pipe (up to its MAX_MESSAGES_PER_TURN messages and
     # every slot they run: it contains the other calls below).
     targets = [(EngineClient, "_read"), (LiveView, "refresh"), (PlotPanel, "paintEvent"),
-               (GarbageCollector, "check"), (MainWindow, "validate"), (MainWindow, "_show_runs"), (MainWindow, "show_prediction"),
-               (Validator, "check"), (PlotPanel, "set_runs"), (PlotPanel, "set_predictions")]
+               (GarbageCollector, "check"), (MainWindow, "validate"), (MainWindow, "_show_runs"),
+               (MainWindow, "show_prediction"), (Validator, "check"), (PlotPanel, "set_runs"),
+               (PlotPanel, "set_predictions")]
     for cls, name in targets:
         original = cls.__dict__.get(name) or getattr(cls, name, None)  # (paintEvent: inherited from pyqtgraph)
         if original is None or getattr(original, "_bench", False):
