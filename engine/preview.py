@@ -24,7 +24,7 @@ from .config import Experiment
 from .recorder import Event, RunRecorder, RunResults
 from .run import FINISHED, RUNNING, ScheduleProbe
 
-__all__ = ["predict_schedule", "predict_from", "SchedulePrediction", "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
+__all__ = ["predict_schedule", "predict_from", "predict_from_stages", "SchedulePrediction", "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
 
 MAX_PREVIEW_STEPS = 200_000
 PLATEAU_NOTE = "ReduceLROnPlateau reduces the lr when the loss stalls, which only training shows"
@@ -141,6 +141,17 @@ def _has_plateau(experiment: Experiment, index: int) -> bool:
 
 def predict_from(experiment: Experiment, index: int, state: dict, t: int, max_steps: int = MAX_PREVIEW_STEPS,
                  commands=None) -> Prediction:
+    """:func:`predict_from_stages` at once (see it)."""
+    stages = predict_from_stages(experiment, index, state, t, max_steps, commands)
+    while True:
+        try:
+            next(stages)
+        except StopIteration as done:
+            return done.value
+
+
+def predict_from_stages(experiment: Experiment, index: int, state: dict, t: int,
+                        max_steps: int = MAX_PREVIEW_STEPS, commands=None, slice_steps: int | None = None):
     """The rest of run ``index`` from optimizer step ``t`` on, as its schedule will go.
 
     ``state`` is the run's :meth:`~engine.run.RunTrainer.schedule_state` taken before step
@@ -150,6 +161,10 @@ def predict_from(experiment: Experiment, index: int, state: dict, t: int, max_st
     (optional) are applied before step ``t`` as the run applies them: with the state in
     ``RunTrainer.before_commands``, this predicts the run with those commands, without them
     it predicts the run had they never been sent.
+
+    A generator: with ``slice_steps`` it yields after every that many probe steps (the engine's
+    loop trains or answers between them, or abandons it), and returns the :class:`Prediction`
+    (``prediction = yield from predict_from_stages(...)``).
 
     The results hold steps ``t`` to the end (at most ``max_steps`` probe steps), and equal
     bit for bit the lr and momentum the run then uses, except under ReduceLROnPlateau, which
@@ -173,16 +188,24 @@ def predict_from(experiment: Experiment, index: int, state: dict, t: int, max_st
         except Exception as error:  # torch refusing the config, or a state from another experiment
             empty = RunRecorder(run.name, max(len(state.get("groups", ())), 1)).snapshot()
             return Prediction(empty, complete=False, note=f"no preview: {type(error).__name__}: {error}")
-        was_running = probe.status == RUNNING
-        try:
-            if position < end and was_running:
-                probe.step(position, list(commands) if commands else None)
-                position += 1
-            while position < end and probe.status == RUNNING:
-                probe.step(position)
-                position += 1
-        except Exception as error:  # e.g. an expression failing at some epoch: show where
-            probe.fail(position, error)
+    was_running = probe.status == RUNNING
+    first = True
+    while position < end and probe.status == RUNNING:
+        stop = min(end, position + slice_steps) if slice_steps else end
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                if first:
+                    probe.step(position, list(commands) if commands else None)
+                    position += 1
+                    first = False
+                while position < stop and probe.status == RUNNING:
+                    probe.step(position)
+                    position += 1
+            except Exception as error:  # e.g. an expression failing at some epoch: show where
+                probe.fail(position, error)
+        if slice_steps and position < end and probe.status == RUNNING:
+            yield
     results = probe.recorder.snapshot()
     if coarse:
         results = _spread(results, spe)

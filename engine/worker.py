@@ -362,15 +362,15 @@ class Worker:
 
     def _predict_from(self, request, index, experiment, state, t, commands, group, before, recorded):
         from .edit_effect import edit_effect
-        from .preview import predict_from
+        from .preview import predict_from_stages
 
-        prediction = predict_from(experiment, index, state, t, PREVIEW_STEPS, commands=commands)
-        yield
+        prediction = yield from predict_from_stages(experiment, index, state, t, PREVIEW_STEPS, commands,
+                                                    slice_steps=PREVIEW_SLICE)
         effect = ""
         if before is not None:
             t_edit, state_before = before
-            without = predict_from(experiment, index, state_before, t_edit, PREVIEW_STEPS)
-            yield
+            without = yield from predict_from_stages(experiment, index, state_before, t_edit, PREVIEW_STEPS,
+                                                     slice_steps=PREVIEW_SLICE)
             group = group or 0
             after = prediction if commands else _joined(recorded, prediction)
             try:
@@ -381,7 +381,6 @@ class Worker:
             except (ValueError, IndexError):
                 effect = ""
         self.send("predicted", request, index, prediction, effect)
-
 
     def _check(self, request: int, raw):
         from .crosscheck import sweep_expressions

@@ -25,6 +25,7 @@ __all__ = ["LiveView", "REFRESH_MS"]
 
 # The plots' rate, whatever the training rate: a redraw costs the window, never the trainer.
 REFRESH_MS = 50
+STATE_SECONDS = 0.2  # the Live state panel's rate while training
 
 
 class LiveView(QObject):
@@ -37,7 +38,8 @@ class LiveView(QObject):
         self.started_position = 0
         self.redraw_ms: list[float] = []
         self.stale = False
-        self.recorded_seen = 0
+        self.recorded_seen: list[int] = []
+        self.state_shown = 0.0
         self.effects: dict[int, str] = {}        # run index -> what torch does with its last edit
         self.predict_request = 0
         self.refresh_timer = QTimer(self, interval=REFRESH_MS)
@@ -87,7 +89,7 @@ class LiveView(QObject):
     # -- results -------------------------------------------------------------------------------------
     def _started(self) -> None:
         self.reported = set()
-        self.recorded_seen = 0
+        self.recorded_seen = []
         self.effects = {}
         self.started_at, self.started_position = time.perf_counter(), 0
         self.window.state.reset_events()
@@ -124,9 +126,10 @@ class LiveView(QObject):
         w.plots.set_results([s.results() for s in self.controller.series])
         self._report_failures(snapshot)
         self._show_progress(snapshot)
-        if self.merge_recorded_edits():
-            self.predict_from_here()
-        self.refresh_state()
+        for index in self.merge_recorded_edits():
+            self.predict_from_here(index)  # what torch now does with the edit, from the run's state
+        if time.perf_counter() - self.state_shown >= STATE_SECONDS or self.controller.state != RUNNING:
+            self.refresh_state()  # a table a person reads: 5 times a second is plenty
         self.redraw_ms.append((time.perf_counter() - began) * 1000)
         del self.redraw_ms[:-200]
 
@@ -168,6 +171,7 @@ class LiveView(QObject):
         return [m for m in MODULES if m not in run.modules]
 
     def refresh_state(self) -> None:
+        self.state_shown = time.perf_counter()
         w, snapshot = self.window, self.controller.snapshot
         index = w.setup.current
         w.state.set_run_names([r.get("name", "") for r in w.setup.runs], index)
@@ -243,16 +247,19 @@ class LiveView(QObject):
             w.state.add_lr.setFocus()
             w.state.add_lr.selectAll()
 
-    def merge_recorded_edits(self) -> bool:
-        """Edits made while training go into the document, so saving replays them exactly."""
+    def merge_recorded_edits(self) -> list[int]:
+        """Edits made while training go into the document, so saving replays them exactly; the
+        runs that have new ones."""
         snapshot = self.controller.snapshot
         if snapshot is None:
-            return False
-        recorded = sum(len(r.recorded_edits) for r in snapshot.runs)
-        if recorded == self.recorded_seen:
-            return False
-        self.recorded_seen = recorded
-        return self.window.document.merge_edits([(r.name, r.recorded_edits) for r in snapshot.runs])
+            return []
+        counts = [len(r.recorded_edits) for r in snapshot.runs]
+        if counts == self.recorded_seen:
+            return []
+        new = [i for i, n in enumerate(counts) if n != (self.recorded_seen[i] if i < len(self.recorded_seen) else 0)]
+        self.recorded_seen = counts
+        self.window.document.merge_edits([(r.name, r.recorded_edits) for r in snapshot.runs])
+        return new
 
     # -- predict from here ---------------------------------------------------------------------------------
     def predict_from_here(self, index: int | None = None) -> None:

@@ -40,6 +40,7 @@ from .window_actions import install_actions, update_controls
 
 __all__ = ["MainWindow", "default_experiment", "first_size", "side_width"]
 
+VALIDATE_MS = 30  # typing pauses this long before a check: the quick checks take milliseconds
 STATE_WORDS = {IDLE: "Ready.", RUNNING: "Training...", PAUSED: "Paused: edit lrs in Live state, then Resume (F6) "
                "or Step (F10).", FINISHED: "Finished.", STOPPED: "Stopped."}
 
@@ -81,9 +82,9 @@ class MainWindow(QMainWindow):
         for toolbar in self.toolbars:
             toolbar.setMovable(False)
             self.addToolBar(toolbar)
-        self.status = StatusBar(self)
-        self.status_label, self.progress, self.counts = self.status.label, self.status.progress, self.status.counts
-        self.validate_timer = QTimer(self, singleShot=True, interval=150)
+        self.status = s = StatusBar(self)
+        self.status_label, self.progress, self.counts = s.label, s.progress, s.counts
+        self.validate_timer = QTimer(self, singleShot=True, interval=VALIDATE_MS)
         self.validate_timer.timeout.connect(self.validate)
         self.setup.changed.connect(self._edited)
         self.setup.run_selected.connect(self._run_selected)
@@ -198,8 +199,7 @@ class MainWindow(QMainWindow):
 
     def show_prediction(self, index: int, prediction) -> None:
         if index < len(self.predictions):
-            self.predictions[index] = prediction
-            self.plots.set_predictions(self.predictions)
+            self.show_predictions([*self.predictions[:index], prediction, *self.predictions[index + 1:]])
         notes = [f"{r.name}: {p.note}" for r, p in zip(self.plots.runs, self.predictions) if p and p.note]
         if notes and self.error is None and self.controller.state == IDLE:
             self.show_status("Preview: " + "; ".join(notes))
@@ -267,7 +267,7 @@ class MainWindow(QMainWindow):
         self.side.set_visible(visible)
         self.side_action.setChecked(visible)
 
-    # -- settings, messages, closing -------------------------------------------------------------------------
+    # -- messages, closing -------------------------------------------------------------------------
     def show_status(self, text: str | None, *, warning: bool = False) -> None:
         if text is not None:
             self._warned = warning and self.error is None
