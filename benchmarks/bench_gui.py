@@ -21,9 +21,9 @@ the main thread's time went; gui/ itself is not changed.
 2. Main-thread latency during those windowed runs: a 10 ms precise QTimer, lateness = interval
    between two ticks - 10 ms, pooled over every windowed run of one x mode.
 3. Main-thread latency while typing into heavy experiments: run 0's lr field changes every
-   100-250 ms (a fixed cycle, so that some pauses outlast the window's 150 ms debounce and send a
-   check a later keystroke supersedes) for a few seconds. The figure is the probe's p99 from
-   the first keystroke until the last keystroke's check was sent; the probe runs on until the
+   100-250 ms (a fixed cycle: with a debounce between those values, some pauses outlast it and
+   send a check a later keystroke supersedes; the window's own debounce is printed) for a few
+   seconds. The figure is the probe's p99 from the first keystroke until the last keystroke's check was sent; the probe runs on until the
    newest request's final previews have all been drawn (how long after the last keystroke is
    printed).
 4. Edit of a 4-run x 100-epoch experiment to its new preview on screen: one keystroke (run 0's
@@ -486,9 +486,9 @@ def typing(app, bench: Window, name: str, raw: dict) -> Figure:
     p50, p99, worst = percentiles(late)
     t50, t99, tmax = percentiles(late[:typing_ticks])
     n_runs = len(raw["runs"])
-    print(f"  {name}: {keystrokes} keystrokes in {TYPING_SECONDS:.0f} s "
-          f"(run 0's lr; {w.validator.request - sent_before} checks sent); final previews of all {n_runs} runs "
-          f"{final:.2f} s after the last keystroke{'' if done else ' (TIMED OUT)'}")
+    print(f"  {name}: {keystrokes} keystrokes in {TYPING_SECONDS:.0f} s (run 0's lr; window's debounce "
+          f"{w.validate_timer.interval()} ms; {w.validator.request - sent_before} checks sent); final previews "
+          f"of all {n_runs} runs {final:.2f} s after the last keystroke{'' if done else ' (TIMED OUT)'}")
     print(f"      main-thread latency: typing and waiting p50 {p50:.1f} / p99 {p99:.1f} / max {worst:.1f} ms "
           f"({len(late)} ticks); typing alone (until the last keystroke's check was sent) p50 {t50:.1f} / "
           f"p99 {t99:.1f} / max {tmax:.1f} ms ({typing_ticks} ticks)")
@@ -540,11 +540,12 @@ def edit_to_preview(app, bench: Window) -> list[Figure]:
             wait_for(0.3)
         results[what] = (totals, after_debounce, painted)
         busy = busy_report()
-        print(f"  edit to preview, 4 runs x 100 epochs, {what} edits ({'run 0 recomputed, 3 cached' if what == 'lr' else 'all 4 recomputed'}):"
-              f" keystroke to last preview delivered median {statistics.median(totals):.0f} ms "
-              f"({min(totals):.0f}-{max(totals):.0f}), to plots painted {statistics.median(painted):.0f} ms; "
-              f"of which the 150 ms debounce: the rest (check sent to delivered) "
-              f"{statistics.median(after_debounce):.0f} ms")
+        recomputed = "run 0 recomputed, 3 cached" if what == "lr" else "all 4 recomputed"
+        print(f"  edit to preview, 4 runs x 100 epochs, {what} edits ({recomputed}): keystroke to last preview "
+              f"delivered median {statistics.median(totals):.0f} ms ({min(totals):.0f}-{max(totals):.0f}), to plots "
+              f"painted {statistics.median(painted):.0f} ms; of which the window's debounce "
+              f"(validate_timer) {w.validate_timer.interval()} ms and the check it then runs; from the check "
+              f"sent to the last preview delivered {statistics.median(after_debounce):.0f} ms")
         print(f"      main thread, calls median/max: {busy}")
     viewport.removeEventFilter(spy)
     figures = []

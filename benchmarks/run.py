@@ -48,7 +48,8 @@ def main() -> None:
     print()
     figures = []
     for name, engine, bare in bench_engine.main():
-        figures.append(Figure(f"engine/bare torch loop: {name}", f"{engine / bare:.3f}", ">= 0.9", engine >= 0.9 * bare))
+        figures.append(Figure(f"engine/bare torch loop: {name}", f"{engine / bare:.3f}", ">= 0.9",
+                              engine >= 0.9 * bare))
     print()
     figures += bench_gui.main()
     print()
