@@ -23,9 +23,9 @@ the main thread's time went; gui/ itself is not changed.
 3. Main-thread latency while typing into heavy experiments: run 0's lr field changes every
    100-250 ms (a fixed cycle: with a debounce between those values, some pauses outlast it and
    send a check a later keystroke supersedes; the window's own debounce is printed) for a few
-   seconds. The figure is the probe's p99 from the first keystroke until the last keystroke's check was sent; the probe runs on until the
-   newest request's final previews have all been drawn (how long after the last keystroke is
-   printed).
+   seconds. The figure is the probe's p99 from the first keystroke until the last keystroke's
+   check was sent; the probe runs on until the newest request's final previews have all been
+   drawn (how long after the last keystroke is printed).
 4. Edit of a 4-run x 100-epoch experiment to its new preview on screen: one keystroke (run 0's
    lr: one preview to recompute; the epochs: all four), then until the window has drawn every
    run's final preview of the newest request (``show_prediction`` -> ``plots.set_predictions``)
