@@ -353,7 +353,8 @@ class Window:
     def close(self) -> None:
         w = self.window
         w.dirty = False
-        w.close()
+        w.close()  # saves the layout in its settings
+        w.settings.sync()  # written now: nothing left to write (and recreate the directory) later
         w.deleteLater()
         shutil.rmtree(self.settings_dir, ignore_errors=True)
 
