@@ -57,10 +57,10 @@ class MainWindow(QMainWindow):
         self._layout: tuple | None = None  # the runs and x extent the plots are built for
         self.last_message: tuple[str, str] | None = None
         self._warned = False              # the status line holds a warning about the training
-        # The engine may run in a thread of this process (tests): Python's garbage collector would
-        # then run in whichever thread allocates, and destroying Qt objects there deadlocks Qt.
-        self.collector = GarbageCollector(interval=0.5)
         self.controller = TrainingController(self, engine)
+        # With the engine in a thread of this process (tests), Python's garbage collector would run in
+        # whichever thread allocates, and destroying Qt objects there deadlocks Qt: collect here then.
+        self.collector = GarbageCollector(interval=0.5) if self.controller.client.mode == "thread" else None
         self.validator = Validator(self.controller, self)
         self.setup, self.plot_area, self.state, self.examples = SetupPanel(), PlotArea(), StatePanel(), ExamplesPanel()
         self.plots = self.plot_area.plots
@@ -86,6 +86,8 @@ class MainWindow(QMainWindow):
         self.status_label, self.progress, self.counts = s.label, s.progress, s.counts
         self.validate_timer = QTimer(self, singleShot=True, interval=VALIDATE_MS)
         self.validate_timer.timeout.connect(self.validate)
+        self.prediction_timer = QTimer(self, singleShot=True, interval=40)
+        self.prediction_timer.timeout.connect(lambda: self.show_predictions(self.predictions))
         self.setup.changed.connect(self._edited)
         self.setup.run_selected.connect(self._run_selected)
         self.state.run_selected.connect(self.setup.select_run)
@@ -160,12 +162,11 @@ class MainWindow(QMainWindow):
     # -- checking and previews ------------------------------------------------------------------------
     def validate(self) -> None:
         """The quick checks now (the field at fault marked); torch's verdict and the previews follow."""
-        had_error = self.error is not None
-        state = self.controller.state
+        had_error, state = self.error is not None, self.controller.state
         # While a session trains the form is locked: only edits the engine applied change it, and the
         # prediction then comes from the run's state (predict from here), not from the start.
-        self.experiment, self.error = self.validator.check(self.setup.value(),
-                                                           background=state not in (RUNNING, PAUSED))
+        busy = state in (RUNNING, PAUSED)
+        self.experiment, self.error = self.validator.check(self.setup.value(), background=not busy)
         self.setup.show_error(self.error)
         update_controls(self)
         if had_error and self.error is None:
@@ -197,9 +198,10 @@ class MainWindow(QMainWindow):
         self.predictions = list(predictions)
         self.plots.set_predictions(self.predictions)
 
-    def show_prediction(self, index: int, prediction) -> None:
+    def show_prediction(self, index: int, prediction) -> None:  # drawn with those arriving within a frame
         if index < len(self.predictions):
-            self.show_predictions([*self.predictions[:index], prediction, *self.predictions[index + 1:]])
+            self.predictions[index] = prediction
+            self.prediction_timer.start()
         notes = [f"{r.name}: {p.note}" for r, p in zip(self.plots.runs, self.predictions) if p and p.note]
         if notes and self.error is None and self.controller.state == IDLE:
             self.show_status("Preview: " + "; ".join(notes))
@@ -253,7 +255,7 @@ class MainWindow(QMainWindow):
         if self.controller.state == PAUSED:
             self.live.predict_from_here(index)
 
-    # -- layout and presentation mode ------------------------------------------------------------------------
+    # -- layout, messages, closing ------------------------------------------------------------------------
     def update_toolbar_rows(self) -> None:
         update_toolbar_rows(self, self.toolbars)
 
@@ -267,23 +269,20 @@ class MainWindow(QMainWindow):
         self.side.set_visible(visible)
         self.side_action.setChecked(visible)
 
-    # -- messages, closing -------------------------------------------------------------------------
     def show_status(self, text: str | None, *, warning: bool = False) -> None:
         if text is not None:
             self._warned = warning and self.error is None
             self.status.say(text, warning)
 
     def message(self, title: str, text: str) -> None:
-        """A message about a file a person chose; it does not block the event loop (training and
-        plots go on behind it)."""
+        """A message about a file a person chose (not modal: training and plots go on behind it)."""
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.last_message = (title, text)
 
     def notify(self, title: str, text: str) -> None:
-        """Something about the training a person must see, without a box over the plots: the status
-        bar says it in red, and so does the Live state panel (until the next edit)."""
+        """About the training, without a box over the plots: in red in the status bar and Live state."""
         self.last_message = (title, text)
         self.show_status(f"{title}: {text}", warning=True)
         self.state.show_message(f"{title}: {text}")
@@ -294,6 +293,7 @@ class MainWindow(QMainWindow):
             return
         self.live.refresh_timer.stop()
         self.controller.shutdown(1000)
-        self.collector.timer.stop()
+        if self.collector is not None:
+            self.collector.timer.stop()
         save_window(self)
         event.accept()

@@ -68,7 +68,8 @@ def settle(qtbot, window, timeout=30_000):
     """Wait until the engine has answered the window's newest check: torch's verdict and, for an
     experiment that passes, every run's preview."""
     qtbot.waitUntil(lambda: not window.validator.waiting and (
-        window.experiment is None or window.error is not None or len(window.validator.final) == len(window.predictions)),
+        window.experiment is None or window.error is not None or len(window.validator.final) == len(window.predictions))
+        and not window.prediction_timer.isActive(),  # and drawn (previews arriving together are drawn together)
         timeout=timeout)
 
 
