@@ -183,15 +183,15 @@ class MainWindow(QMainWindow):
             update_controls(self)
 
     def _show_runs(self, names: list[str], steps_per_epoch: int, epochs: int | None, keep: bool = False) -> None:
-        """Plots for these runs, rebuilt only when the runs or the x extent changed (or, unless ``keep``,
-        to clear a session's results): an edit keeps the curves, and the previous prediction stays
-        until the new one arrives."""
-        layout = (tuple(names), steps_per_epoch, epochs)
-        if layout != self._layout or not keep and any(r is not None for r in self.plots.results):
-            self._layout = layout
+        """Plots for these runs: an edit keeps the curves (and the prediction until the new one comes)."""
+        layout, results = (tuple(names), steps_per_epoch, epochs), any(r is not None for r in self.plots.results)
+        if self._layout and layout[0] == self._layout[0] and layout != self._layout and not results:
+            self.plots.set_extent(steps_per_epoch, epochs)  # the same runs, another length
+        elif layout != self._layout or not keep and results:
             self.plots.set_runs(names, steps_per_epoch, epochs)
             self.plot_controls.fill_compare(names)
             self.show_predictions([None] * len(names))
+        self._layout = layout
         self.state.set_run_names(names, self.setup.current)
 
     def show_predictions(self, predictions: list) -> None:

@@ -414,6 +414,12 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.end_hover()
         self.redraw()
 
+    def set_extent(self, steps_per_epoch: int, epochs: int | None) -> None:
+        """The same runs over another length (an edit of epochs or of the data): the curves stay
+        (rebuilding them costs about 25 ms a run), the x range follows."""
+        self.steps_per_epoch, self.epochs, self._x_shown = max(1, steps_per_epoch), epochs, None
+        self.redraw()
+
     def set_predictions(self, predictions: list[Prediction | None]) -> None:
         self.predictions = list(predictions)
         self.redraw()
