@@ -173,8 +173,12 @@ class Worker:
                 look = now + POLL_SECONDS
 
     def _finished(self) -> None:
+        self._end(FINISHED)
+
+    def _end(self, state: str) -> None:
+        """Training ends (finished or stopped): edits still waiting for a step never apply; say so."""
         dropped = self.session.discard_commands()
-        self._set_state(FINISHED)
+        self._set_state(state)
         if dropped:
             self.send("notice", "Edits not applied", f"{dropped} edit(s) sent while paused never reached a step: "
                       "training ended first. They are not in the experiment.")
@@ -248,11 +252,7 @@ class Worker:
 
     def _on_stop(self) -> None:
         if self.state in (RUNNING, PAUSED):
-            dropped = self.session.discard_commands()
-            self._set_state(STOPPED)
-            if dropped:
-                self.send("notice", "Edits not applied", f"{dropped} edit(s) sent while paused never reached a "
-                          "step: training ended first. They are not in the experiment.")
+            self._end(STOPPED)
 
     def _drop_predictions(self) -> None:
         for name in [n for n in self.jobs if n.startswith("predict")]:

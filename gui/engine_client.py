@@ -25,10 +25,10 @@ MAX_MESSAGES_PER_TURN = 200  # then the event loop gets a turn (painting, input)
 
 
 class EngineClient(QObject):
-    """Sends requests to the engine and emits :attr:`received` ``(kind, args)`` for each reply."""
+    """Sends requests to the engine and emits :attr:`received` ``(kind, args)`` for each reply
+    (:attr:`is_ready` once the engine said "ready")."""
 
     received = Signal(str, tuple)
-    ready = Signal(dict)
     crashed = Signal(str)
 
     def __init__(self, parent: QObject | None = None, mode: str | None = None):
@@ -47,7 +47,7 @@ class EngineClient(QObject):
 
     # -- the engine's life ----------------------------------------------------------------------
     def start(self) -> None:
-        """Start the engine (returns at once; :attr:`ready` follows when torch is loaded)."""
+        """Start the engine (returns at once; a "ready" message follows when torch is loaded)."""
         from engine.worker import Worker, serve
 
         self.started_at = time.perf_counter()
@@ -137,7 +137,6 @@ class EngineClient(QObject):
                 self.is_ready = True
                 self.info = args[0]
                 self.ready_after = time.perf_counter() - self.started_at
-                self.ready.emit(args[0])
             self.received.emit(kind, tuple(args))
         QTimer.singleShot(0, self, self._read)  # more waiting: after the event loop's turn
 

@@ -53,6 +53,17 @@ def _collect_in_the_main_thread(request):
         gc.collect(0)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """torch with one intra-op thread for a module's tests, as the engine process runs it."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def experiment_dict():
     """A small valid experiment as TOML would give it; tests change one thing each."""

@@ -36,12 +36,7 @@ CASES = [(name, interval) for name in sorted(SCHEDULERS)
          for interval in SCHEDULERS[name].params["interval"].type.options]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def scheduler(name: str, interval: str) -> dict:

@@ -32,12 +32,7 @@ from engine.worker import FINISHED, IDLE, PAUSED, PREVIEW_STEPS, RUNNING, STOPPE
 TIMEOUT = 120.0  # generous: a loaded machine is slow, and waiting on a message returns as soon as it comes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 # -- the test's end of the pipe ---------------------------------------------------------------------
