@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ALL = {**OPTIMIZERS, **SCHEDULERS}
 # The keys each per-class table may use: a typo ("sumary") must not silently stop applying.
 OPTIMIZER_KEYS = {"summary", "params", "unsupported", "max_groups"}
-SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "nested"}
+SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "nested", "length"}
 
 
 def test_every_override_names_a_real_class_and_known_keys():
@@ -30,6 +30,8 @@ def test_every_override_names_a_real_class_and_known_keys():
         assert set(table) <= OPTIMIZER_KEYS, name
     for name, table in overrides.SCHEDULERS.items():
         assert set(table) <= SCHEDULER_KEYS, name
+        # a length trait names an option of the class (the one the engine derives when left out)
+        assert table.get("length") is None or table["length"] in SCHEDULERS[name].params, name
 
 
 @pytest.mark.parametrize("name", sorted(ALL))

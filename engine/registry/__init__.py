@@ -77,6 +77,7 @@ def _build_schedulers() -> dict[str, ClassSpec]:
                                        engine_params=_engine_params(table),
                                        default_interval=table.get("interval", "epoch"),
                                        lr_edit_effect=table.get("effect", ""),
+                                       length_option=table.get("length"),
                                        summary=table.get("summary"),
                                        extra={"nested": bool(table.get("nested"))})
     return specs

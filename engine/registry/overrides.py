@@ -203,6 +203,7 @@ SCHEDULERS: dict[str, dict] = {
             "base_momentum": PerGroup(NON_NEGATIVE), "max_momentum": PerGroup(NON_NEGATIVE),
         },
         "interval": "step", "effect": BOUNDED,
+        "length": "total_steps",  # left out: the run's scheduler steps (schedulers.onecycle_total_steps)
     },
     "ReduceLROnPlateau": {
         "summary": "Multiplies each group's lr by factor (default 0.1) when the monitored loss has not improved "

@@ -74,6 +74,9 @@ class ClassSpec:
     # schedulers only
     default_interval: str = "epoch"
     lr_edit_effect: str = ""
+    # the option the engine derives from the run's length (its scheduler steps: epochs x steps
+    # per epoch, or epochs) when the experiment leaves it out, e.g. OneCycleLR's total_steps
+    length_option: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
