@@ -9,6 +9,7 @@ count are never written again, so a reader needs no lock and never blocks the tr
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,19 +32,28 @@ class Event:
 
 
 class GrowingTable:
-    """A float64 array whose rows (and columns) grow by reallocation; NaN marks "no value"."""
+    """A float64 array whose rows (and columns) grow by reallocation; NaN marks "no value".
+
+    Room to grow is allocated but not written (``np.empty``): the pages of rows not yet
+    recorded are not touched, so a run costs the memory of the rows it has, not of the
+    doubled capacity. Every row written gets NaN in the columns it does not set.
+    """
 
     def __init__(self, columns: int, capacity: int = 1024):
-        self.data = np.full((capacity, max(columns, 1)), np.nan)
+        self.data = np.empty((capacity, max(columns, 1)))
         self.columns = columns
 
-    def write(self, row: int, values) -> None:
+    def _grow(self, rows: int) -> None:
         data = self.data
-        if row >= data.shape[0]:
-            grown = np.full((max(2 * data.shape[0], row + 1), data.shape[1]), np.nan)
-            grown[:data.shape[0]] = data
-            self.data = data = grown
-        data[row, :len(values)] = values
+        grown = np.empty((max(2 * data.shape[0], rows), data.shape[1]))
+        grown[:data.shape[0]] = data
+        self.data = grown
+
+    def write(self, row: int, values) -> None:
+        if row >= self.data.shape[0]:
+            self._grow(row + 1)
+        self.data[row, :len(values)] = values
+        self.data[row, len(values):] = np.nan
 
     def extend(self, row: int, array: np.ndarray) -> None:
         """Write ``array``'s rows from ``row`` on (growing rows and columns as needed)."""
@@ -51,8 +61,10 @@ class GrowingTable:
         if columns > self.data.shape[1] or columns > self.columns:
             self.widen(columns)
         if row + rows > self.data.shape[0]:
-            self.write(row + rows - 1, ())
+            self._grow(row + rows)
         self.data[row:row + rows, :columns] = array
+        if columns < self.data.shape[1]:
+            self.data[row:row + rows, columns:] = np.nan
 
     def widen(self, columns: int) -> None:
         if columns > self.data.shape[1]:
@@ -65,8 +77,9 @@ class GrowingTable:
         """Replace the contents with ``array`` (rows x columns), keeping room to grow."""
         rows, columns = array.shape
         self.widen(columns)
-        self.data = np.full((max(2 * rows, 1024), self.data.shape[1]), np.nan)
+        self.data = np.empty((max(2 * rows, 1024), self.data.shape[1]))
         self.data[:rows, :columns] = array
+        self.data[:rows, columns:] = np.nan
 
     def view(self, rows: int) -> np.ndarray:
         return self.data[:rows, :self.columns]
@@ -124,10 +137,13 @@ class RunRecorder:
         lr_row = self._step_lr.data[row]
         for g, lr in enumerate(lrs):
             lr_row[g] = lr
-        if momenta:
-            momentum_row = self._step_momentum.data[row]
-            for g, m in enumerate(momenta):
-                momentum_row[g] = m
+        if len(lrs) < len(lr_row):
+            lr_row[len(lrs):] = math.nan  # rows are allocated, not filled: unset columns are "no value"
+        momentum_row = self._step_momentum.data[row]
+        for g, m in enumerate(momenta or ()):
+            momentum_row[g] = m
+        if len(momenta or ()) < len(momentum_row):
+            momentum_row[len(momenta or ()):] = math.nan
         self.n_steps = row + 1
 
     def record_epoch(self, epoch: int, train_loss: float, val_loss: float, lrs) -> None:
@@ -168,8 +184,9 @@ class RunRecorder:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        while self.groups < state["groups"]:
-            self.add_group()
+        """Continue from :meth:`state_dict` (checked first by :mod:`engine.checkpoint`)."""
+        for table in (self._step_lr, self._step_momentum, self._epoch_lr):
+            table.widen(int(state["groups"]))  # one reallocation, however many groups
         for table, key in ((self._steps, "steps"), (self._step_lr, "step_lr"),
                            (self._step_momentum, "step_momentum"), (self._epochs, "epochs"),
                            (self._epoch_lr, "epoch_lr")):
