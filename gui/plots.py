@@ -113,6 +113,12 @@ def _marks(plot, index: int, size: float):
     return item
 
 
+def _floats(values: np.ndarray) -> np.ndarray:
+    """``values`` as floats for a curve: as they are when they already are (the window's step
+    columns are views of one shared array; a copy per curve and frame is what this avoids)."""
+    return values if values.dtype == np.float64 else values.astype(float)
+
+
 def _stairs(x: np.ndarray, y: np.ndarray, width: float) -> tuple[np.ndarray, np.ndarray]:
     """Points for ``stepMode="right"``: y[i] holds from x[i] to x[i+1]; the last holds ``width`` more.
 
@@ -450,8 +456,8 @@ class PlotPanel(pg.GraphicsLayoutWidget):
     # -- drawing --------------------------------------------------------------------------------
     def _lr_series(self, r) -> tuple[np.ndarray, np.ndarray]:
         if self.x_mode == "step":
-            return r.step.astype(float), r.step_lr
-        return r.epoch.astype(float), r.epoch_lr
+            return _floats(r.step), r.step_lr
+        return _floats(r.epoch), r.epoch_lr
 
     def _x_extent(self) -> float | None:
         if self.epochs is None:
@@ -588,10 +594,9 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             low, high = np.nanmin(m) if np.isfinite(m).any() else 0.0, np.nanmax(m) if np.isfinite(m).any() else 0.0
             if high - low > 0:
                 if self.x_mode == "step":
-                    x = source.step.astype(float)
-                else:
-                    x = source.step_epoch.astype(float) + (np.arange(len(m)) % self.steps_per_epoch) / \
-                        self.steps_per_epoch
+                    x = _floats(source.step)
+                else:  # each step at its fraction of the epoch
+                    x = _floats(source.step) / self.steps_per_epoch
                 for g, curve in enumerate(items.momentum):
                     curve.setData(x, m[:, g]) if g < m.shape[1] else _clear(curve)
                 return True
@@ -601,12 +606,12 @@ class PlotPanel(pg.GraphicsLayoutWidget):
 
     def _draw_loss(self, i: int, items: _RunItems, r: RunResults) -> None:
         if self.x_mode == "step":
-            items.train.setData(r.step.astype(float), self._smoothed((i, "step"), r.step_loss))
+            items.train.setData(_floats(r.step), self._smoothed((i, "step"), r.step_loss))
             x_val = (r.epoch.astype(float) + 1) * self.steps_per_epoch - 1
             self._fit_pen(items.train, len(r.step))
         else:
-            items.train.setData(r.epoch.astype(float), self._smoothed((i, "epoch"), r.train_loss))
-            x_val = r.epoch.astype(float)
+            items.train.setData(_floats(r.epoch), self._smoothed((i, "epoch"), r.train_loss))
+            x_val = _floats(r.epoch)
             self._fit_pen(items.train, len(r.epoch))
         if len(r.val_loss) and np.isfinite(r.val_loss).any():
             items.val.setData(x_val, r.val_loss)
@@ -665,7 +670,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             return
         if self.x_mode == "step":
             n = min(len(a.step), len(b.step))
-            x, loss = a.step[:n].astype(float), a.step_loss[:n] - b.step_loss[:n]
+            x, loss = _floats(a.step[:n]), a.step_loss[:n] - b.step_loss[:n]
             lr = a.step_lr[:n, 0] - b.step_lr[:n, 0]
         else:
             n = min(len(a.epoch), len(b.epoch))

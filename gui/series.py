@@ -3,6 +3,10 @@
 The engine (another process) sends only the rows recorded since its last publication, so a
 run of a million steps costs the window what its newest rows cost, not a million rows per
 frame. This is the window's only copy of the results: plots read views of it.
+
+Per step only what is measured is kept (the loss, each group's lr, the momentum): a run's
+steps are numbered 0, 1, 2, ... without a gap, so the step and epoch columns are views of
+:func:`positions` and :func:`epoch_of_step`, one array for every run instead of two per run.
 """
 
 from __future__ import annotations
@@ -11,14 +15,42 @@ import numpy as np
 
 from engine.recorder import Event, GrowingTable, RunResults
 
-__all__ = ["RunSeries"]
+__all__ = ["RunSeries", "positions", "epoch_of_step"]
+
+_POSITIONS = np.arange(0, dtype=float)
+_EPOCHS: dict[int, np.ndarray] = {}
+
+
+def _room(n: int) -> int:
+    return max(1 << max(n - 1, 1).bit_length(), 4096)
+
+
+def positions(n: int) -> np.ndarray:
+    """0.0, 1.0, ..., n - 1 (a read-only view of one array every run and plot shares)."""
+    global _POSITIONS
+    if n > len(_POSITIONS):
+        _POSITIONS = np.arange(_room(n), dtype=float)
+        _POSITIONS.flags.writeable = False
+    return _POSITIONS[:n]
+
+
+def epoch_of_step(n: int, steps_per_epoch: int) -> np.ndarray:
+    """The epoch of steps 0 .. n - 1 (shared and read-only, as :func:`positions`)."""
+    epochs = _EPOCHS.get(steps_per_epoch)
+    if epochs is None or n > len(epochs):
+        epochs = positions(_room(n)) // max(steps_per_epoch, 1)
+        epochs.flags.writeable = False
+        _EPOCHS.clear()  # one experiment's length of an epoch at a time
+        _EPOCHS[steps_per_epoch] = epochs
+    return epochs[:n]
 
 
 class RunSeries:
-    def __init__(self, name: str = ""):
+    def __init__(self, name: str = "", steps_per_epoch: int = 1):
         self.name = name
+        self.steps_per_epoch = steps_per_epoch
         self.n_steps = self.n_epochs = 0
-        self._steps = GrowingTable(3)
+        self._step_loss = GrowingTable(1)
         self._step_lr = GrowingTable(1)
         self._step_momentum = GrowingTable(1)
         self._epochs = GrowingTable(3)
@@ -29,7 +61,10 @@ class RunSeries:
         """Append rows the engine published (those after the ones already here); True when any were new."""
         n, m = len(part.step), len(part.epoch)
         if n:
-            self._steps.extend(self.n_steps, np.column_stack([part.step, part.step_epoch, part.step_loss]))
+            if part.step[0] != self.n_steps or part.step[-1] != self.n_steps + n - 1:
+                raise ValueError(f"{self.name}: steps {part.step[0]}..{part.step[-1]} do not follow step "
+                                 f"{self.n_steps - 1}")  # the engine publishes every step, in order
+            self._step_loss.extend(self.n_steps, part.step_loss.reshape(-1, 1))
             self._step_lr.extend(self.n_steps, part.step_lr)
             self._step_momentum.extend(self.n_steps, part.step_momentum)
             self.n_steps += n
@@ -42,10 +77,10 @@ class RunSeries:
 
     def results(self) -> RunResults:
         """Views (no copies) of everything pulled so far."""
-        steps, epochs = self._steps.view(self.n_steps), self._epochs.view(self.n_epochs)
-        return RunResults(self.name, steps[:, 0], steps[:, 1], steps[:, 2], self._step_lr.view(self.n_steps),
-                          self._step_momentum.view(self.n_steps), epochs[:, 0], epochs[:, 1], epochs[:, 2],
-                          self._epoch_lr.view(self.n_epochs), self.events)
+        n, epochs = self.n_steps, self._epochs.view(self.n_epochs)
+        return RunResults(self.name, positions(n), epoch_of_step(n, self.steps_per_epoch),
+                          self._step_loss.view(n)[:, 0], self._step_lr.view(n), self._step_momentum.view(n),
+                          epochs[:, 0], epochs[:, 1], epochs[:, 2], self._epoch_lr.view(self.n_epochs), self.events)
 
     def exact(self) -> RunResults:
         """The results with whole-number columns as integers (for CSV files, as the engine writes them)."""

@@ -155,7 +155,7 @@ class TrainingController(QObject):
         if kind == "published":
             snapshot, chunks = args
             if self.snapshot is None or len(self.series) != len(chunks):
-                self.series = [RunSeries(part.name) for part in chunks]
+                self.series = [RunSeries(part.name, snapshot.steps_per_epoch) for part in chunks]
             self.snapshot = snapshot
             for series, part in zip(self.series, chunks):
                 series.append(part)

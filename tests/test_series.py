@@ -1,0 +1,63 @@
+"""The window's copy of each run's results (gui/series.py): no Qt needed, no torch training."""
+
+import numpy as np
+import pytest
+
+from engine.recorder import GrowingTable, RunRecorder, RunResults
+from gui.series import RunSeries, epoch_of_step, positions
+
+
+def _part(start: int, n: int, spe: int, groups: int = 1) -> RunResults:
+    step = np.arange(start, start + n)
+    lr = np.repeat((0.1 * 0.999 ** step)[:, None], groups, axis=1)
+    return RunResults("r", step, step // spe, np.sqrt(step + 1.0), lr, np.full((n, groups), np.nan),
+                      np.empty(0, np.int64), np.empty(0), np.empty(0), np.empty((0, groups)), [])
+
+
+def test_series_gives_back_exactly_what_the_engine_published_in_parts():
+    series, spe = RunSeries("r", steps_per_epoch=7), 7
+    for start, n in ((0, 5), (5, 1), (6, 3000), (3006, 17)):
+        series.append(_part(start, n, spe))
+    whole = _part(0, 3023, spe)
+    got = series.exact()
+    for field in ("step", "step_epoch", "step_loss", "step_lr"):
+        assert np.array_equal(getattr(got, field), getattr(whole, field)), field
+    assert got.step.dtype == np.int64 and got.step_epoch.dtype == np.int64
+    assert np.isnan(got.step_momentum).all()
+
+
+def test_step_columns_are_shared_views_not_a_copy_per_run():
+    a, b = RunSeries("a", 26), RunSeries("b", 26)
+    a.append(_part(0, 100, 26))
+    b.append(_part(0, 60, 26))
+    ra, rb = a.results(), b.results()
+    assert np.shares_memory(ra.step, rb.step) and np.shares_memory(ra.step_epoch, rb.step_epoch)
+    assert not ra.step.flags.writeable  # a plot cannot change another run's steps
+    assert np.array_equal(positions(5), [0, 1, 2, 3, 4]) and np.array_equal(epoch_of_step(5, 2), [0, 0, 1, 1, 2])
+
+
+def test_a_gap_in_the_published_steps_is_refused_not_drawn_shifted():
+    series = RunSeries("r", 4)
+    series.append(_part(0, 10, 4))
+    with pytest.raises(ValueError, match="do not follow"):
+        series.append(_part(11, 3, 4))
+
+
+def test_growing_table_room_is_not_values_rows_it_writes_have_nan_where_unset():
+    table = GrowingTable(3, capacity=2)
+    table.write(0, (1.0,))
+    table.extend(1, np.array([[2.0, 3.0]]))
+    table.extend(2, np.array([[4.0, 5.0, 6.0], [7.0, 8.0, 9.0]]))  # grows
+    view = table.view(4)
+    assert view.shape == (4, 3)
+    assert np.array_equal(view[:2], [[1.0, np.nan, np.nan], [2.0, 3.0, np.nan]], equal_nan=True)
+    assert np.array_equal(view[2:], [[4, 5, 6], [7, 8, 9]])
+
+
+def test_recorder_rows_without_momentum_say_no_value():
+    recorder = RunRecorder("r", groups=2)
+    for step in range(1500):  # past the first capacity, so rows come from grown room too
+        recorder.record_step(step, step // 10, 1.0, (0.1,), ())
+    snap = recorder.snapshot()
+    assert np.isnan(snap.step_momentum).all() and np.isnan(snap.step_lr[:, 1]).all()
+    assert (snap.step_lr[:, 0] == 0.1).all()
