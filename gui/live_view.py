@@ -26,6 +26,7 @@ __all__ = ["LiveView", "REFRESH_MS"]
 # The plots' rate, whatever the training rate: a redraw costs the window, never the trainer.
 REFRESH_MS = 50
 STATE_SECONDS = 0.2  # the Live state panel's rate while training
+SLOW_STEP_MS = 400   # a Pause or Stop not answered by then waits for a slow step: say so
 
 
 class LiveView(QObject):
@@ -60,6 +61,7 @@ class LiveView(QObject):
     def pause_resume(self) -> None:
         if self.controller.state == RUNNING:
             self.controller.pause()
+            self._say_if_slow("Pausing")
         elif self.controller.state == PAUSED:
             self.controller.resume()
 
@@ -71,6 +73,17 @@ class LiveView(QObject):
 
     def stop(self) -> None:
         self.controller.stop()
+        self._say_if_slow("Stopping")
+
+    def _say_if_slow(self, doing: str) -> None:
+        """Pause and Stop take effect between steps (one optimizer step is one torch call, never
+        cut in half); when a step is slow (full-batch LBFGS on a big data set), say that the
+        request waits for it instead of looking as if it was ignored. The new state's own words
+        replace this when it comes."""
+        def check() -> None:
+            if self.controller.state == RUNNING:
+                self.window.show_status(f"{doing} when the step in progress ends (a step is never cut in half)…")
+        QTimer.singleShot(SLOW_STEP_MS, self, check)
 
     def reset(self) -> None:
         w = self.window

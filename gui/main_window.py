@@ -291,9 +291,9 @@ class MainWindow(QMainWindow):
         if not self.files.confirm_discard():
             event.ignore()
             return
-        self.live.refresh_timer.stop()
-        self.controller.shutdown(1000)
-        if self.collector is not None:
-            self.collector.timer.stop()
+        for timer in (self.live.refresh_timer, *([self.collector.timer] if self.collector else [])):
+            timer.stop()
         save_window(self)
+        self.hide()  # at once; the engine is asked to end, and ended if its step outlasts a second
+        self.controller.shutdown(1000)
         event.accept()

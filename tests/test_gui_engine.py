@@ -567,3 +567,67 @@ def test_opening_an_example_right_after_start_leaves_no_session_behind(qtbot, ma
     assert window.setup.runs[0]["name"] != "run 0"  # the example is open
     assert c.snapshot is None and c.series == [] and not c.has_session
     assert not window.export_csv_action.isEnabled()
+
+
+# -- slow steps, and sessions that must not outlive their Start (issue 8, items 16 and 17) ---------------------
+def slow_step_raw(max_iter: int = 500) -> dict:
+    """Full-batch LBFGS on 40,000 samples: one optimizer step takes seconds (hundreds of closure calls)."""
+    return {"seed": 0, "epochs": 2, "model": "bottleneck",
+            "data": {"samples": 50_000, "batch_size": 40_000, "val_fraction": 0.2},
+            "runs": [{"name": "lbfgs", "optimizer": {"type": "LBFGS", "lr": 1, "max_iter": max_iter,
+                                                     "tolerance_grad": 0, "tolerance_change": 0}}]}
+
+
+def test_stop_during_a_slow_step_says_it_waits_for_the_step_then_stops(qtbot, make_window):
+    window = make_window(slow_step_raw(max_iter=300))
+    assert window.start()
+    wait_state(qtbot, window, RUNNING)
+    assert window.controller.snapshot is None or window.controller.snapshot.position == 0  # the first step runs
+    trigger(window, "stop")
+    qtbot.waitUntil(lambda: "when the step in progress ends" in window.status.label.text(), timeout=LONG)
+    assert window.controller.state == RUNNING  # the request waits for the step: nothing cut in half
+    wait_state(qtbot, window, STOPPED)
+    assert window.status.label.text() == "Stopped."
+    assert window.controller.snapshot.position == 1  # that step, whole, and no other
+
+
+def test_closing_during_a_slow_step_hides_at_once_and_ends_the_engine_without_waiting_for_it(qtbot,
+                                                                                               process_window):
+    window = process_window(slow_step_raw())
+    process = window.controller.client.process
+    assert window.start()
+    wait_state(qtbot, window, RUNNING)
+    hidden_during_close = []
+    window.controller.client.shutdown = (lambda shutdown: lambda *a: (hidden_during_close.append(
+        window.isVisible()), shutdown(*a))[1])(window.controller.client.shutdown)
+    window.dirty = False
+    window.close()
+    assert hidden_during_close == [False]  # off the screen before the engine is asked to end
+    assert not process.is_alive()
+    # The step (seconds) was not waited for: the engine, deaf until the step ends, was ended.
+    assert process.exitcode == -signal.SIGTERM
+
+
+def test_every_start_frees_the_session_before_it(qtbot, make_window):
+    import gc
+    import weakref
+
+    window = make_window(small(epochs=30))
+    c = window.controller
+    sessions = []
+    for i in range(6):
+        assert window.start()
+        qtbot.waitUntil(lambda: engine_session(window) is not None and engine_session(window) not in
+                        [s() for s in sessions], timeout=LONG)
+        sessions.append(weakref.ref(engine_session(window)))
+        if i % 3 == 1:
+            trigger(window, "stop")
+            wait_state(qtbot, window, STOPPED, FINISHED)
+        elif i % 3 == 2:
+            trigger(window, "reset")
+            qtbot.waitUntil(lambda: c.client.worker.session is None, timeout=LONG)
+    wait_state(qtbot, window, FINISHED, STOPPED, IDLE)
+    gc.collect()
+    alive = [s for s in sessions if s() is not None]
+    assert len(alive) <= 1 and all(s() is engine_session(window) for s in alive)
+    assert sum(type(o) is TrainingSession for o in gc.get_objects()) <= 1
