@@ -362,3 +362,86 @@ def test_the_cli_refuses_a_huge_group_count_at_once_instead_of_hanging(exp, save
         "error: the state does not fit this experiment: its runs[0].recorder.groups is 10000000.0, but the run "
         "has 2 param groups"]
     assert not (tmp_path / "out").exists()
+
+
+# -- no false refusals: real states of every optimizer and of the schedulers, edits and statuses -----
+
+OPTIMIZER_OPTIONS = {"SGD": {"lr": 0.1, "momentum": 0.9, "nesterov": True}, "Adam": {"lr": 0.01, "amsgrad": True},
+                     "AdamW": {"lr": 0.01}, "Adamax": {"lr": 0.01}, "NAdam": {"lr": 0.01}, "RAdam": {"lr": 0.01},
+                     "RMSprop": {"lr": 0.01, "momentum": 0.5, "centered": True}, "Rprop": {"lr": 0.01},
+                     "Adagrad": {"lr": 0.1}, "Adadelta": {"lr": 1.0}, "ASGD": {"lr": 0.01},
+                     "Adafactor": {"lr": 0.01}, "LBFGS": {"lr": 0.5, "max_iter": 3}}
+
+
+def resumed_equals_straight(runs, tmp_path, *, epochs=4, saved_at=5, commands=(), more_epochs=0, model="bottleneck"):
+    def build(n):
+        return experiment(runs, epochs=n, samples=80, batch_size=16, val_fraction=0.2, model=model)
+
+    first = TrainingSession(build(epochs))
+    first.run(max_steps=saved_at)
+    straight = TrainingSession(build(epochs + more_epochs))
+    straight.run(max_steps=saved_at)
+    for session in (first, straight):
+        for command in commands:
+            session.submit(command)
+    first.run(max_steps=1)
+    save_state(first, tmp_path / "s.pt")
+    resumed = TrainingSession(build(epochs + more_epochs), state=load_state(tmp_path / "s.pt"))
+    resumed.run()
+    straight.run()
+    assert csv_files(resumed, tmp_path / "a") == csv_files(straight, tmp_path / "b")
+    return resumed
+
+
+def test_every_optimizer_registered_is_covered_here():
+    from engine.registry import OPTIMIZERS
+
+    assert set(OPTIMIZER_OPTIONS) == {name for name, spec in OPTIMIZERS.items() if not spec.unsupported}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZER_OPTIONS))
+def test_a_real_state_of_every_optimizer_is_accepted_and_resumes_exactly(name, tmp_path):
+    runs = [{"name": "all", "optimizer": {"type": name, **OPTIMIZER_OPTIONS[name]}}]
+    if name != "LBFGS":  # one group, then a second added mid-run; layer2 gets no gradient in "article"
+        runs.append({"name": "groups", "optimizer": {"type": name, **OPTIMIZER_OPTIONS[name]},
+                     "groups": [{"module": "layer"}], "edits": [{"epoch": 1, "add_group": {"module": "layer2"}}]})
+    resumed_equals_straight(runs, tmp_path, model="article")
+
+
+def test_real_states_of_schedulers_edits_commands_and_ended_runs_are_accepted(tmp_path):
+    from engine.commands import SetGroupOptions, StopRun
+
+    sgd = {"type": "SGD", "lr": 0.1, "momentum": 0.9}
+    schedulers = [{"type": "MultiplicativeLR", "lr_lambda": "0.9"}, {"type": "ConstantLR"}, {"type": "LinearLR"},
+                  {"type": "ExponentialLR", "gamma": 0.9}, {"type": "PolynomialLR", "total_iters": 3},
+                  {"type": "CosineAnnealingLR", "T_max": 3}, {"type": "StepLR", "step_size": 2, "interval": "step"},
+                  {"type": "ChainedScheduler", "schedulers": [{"type": "ConstantLR"},
+                                                              {"type": "ExponentialLR", "gamma": 0.9}]},
+                  {"type": "CyclicLR", "base_lr": 0.01, "max_lr": 0.1, "step_size_up": 3},
+                  {"type": "ReduceLROnPlateau", "monitor": "train_loss", "patience": 0}]
+    runs = [{"name": s["type"] + str(i), "optimizer": sgd, "scheduler": s,
+             "edits": [{"epoch": 1, "lr": 0.05, "rebase": True}]} for i, s in enumerate(schedulers)]
+    runs += [{"name": "momentum on", "optimizer": {"type": "SGD", "lr": 0.1}, "edits": [{"epoch": 1, "momentum": 0.9}]},
+             {"name": "momentum off", "optimizer": sgd, "edits": [{"epoch": 1, "momentum": 0}]},
+             {"name": "diverges", "optimizer": {"type": "SGD", "lr": 100.0}},
+             {"name": "stopped", "optimizer": sgd}, {"name": "commanded", "optimizer": sgd}]
+    commands = [StopRun(run=len(runs) - 2), SetGroupOptions(run=len(runs) - 1, group=0, options={"lr": 0.02})]
+    resumed = resumed_equals_straight(runs, tmp_path, commands=commands, more_epochs=2)
+    assert [r.status for r in resumed.runs][-3:] == ["diverged", "stopped", "finished"]
+
+
+def test_a_finished_state_resumes_with_more_epochs(tmp_path):
+    runs = [{"name": "a", "optimizer": {"type": "Adam", "lr": 0.01}, "scheduler": {"type": "StepLR", "step_size": 2}},
+            {"name": "b", "optimizer": {"type": "AdamW", "lr": 0.01},
+             "scheduler": {"type": "OneCycleLR", "max_lr": 0.1, "total_steps": 40}}]
+    resumed_equals_straight(runs, tmp_path, saved_at=100, more_epochs=2)
+
+
+def test_the_readme_shows_the_refusal_of_a_derived_length_as_the_cli_prints_it(tmp_path):
+    runs = [{"name": "onecycle", "optimizer": {"type": "AdamW", "lr": 0.01},
+             "scheduler": {"type": "OneCycleLR", "max_lr": 0.1}}]
+    session = TrainingSession(make(epochs=3, runs=runs))
+    session.run()
+    save_state(session, tmp_path / "s.pt")
+    message = refusal(tmp_path / "s.pt", make(epochs=6, runs=runs))
+    assert f"\nerror: {message}\n" in (ROOT / "README.md").read_text()
