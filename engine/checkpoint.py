@@ -627,20 +627,24 @@ class _StateCheck:
                              f"detail] at or before the saved position (step {p})")
 
 
+def _json(value, limit: int = 300) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _compare(saved: dict, current: dict) -> str | None:
     """The first difference that makes ``saved`` unresumable under ``current``, in words."""
     for key in ("seed", "model", "data"):
         if saved.get(key) != current.get(key):
-            return f"{key} is {json.dumps(saved.get(key))} in the state, {json.dumps(current.get(key))} in the experiment"
+            return f"{key} is {_json(saved.get(key))} in the state, {_json(current.get(key))} in the experiment"
     names_saved = [r.get("name") for r in saved["runs"]]
     names_now = [r["name"] for r in current["runs"]]
     if names_saved != names_now:
-        return f"the state holds runs {json.dumps(names_saved)[:300]}, the experiment {json.dumps(names_now)}"
+        return f"the state holds runs {_json(names_saved)}, the experiment {_json(names_now)}"
     for i, (a, b) in enumerate(zip(saved["runs"], current["runs"])):
         for key in _RUN_KEYS:
             if a.get(key) != b.get(key):
-                return (f"runs[{i}].{key} is {json.dumps(a.get(key))} in the state, "
-                        f"{json.dumps(b.get(key))} in the experiment")
+                return f"runs[{i}].{key} is {_json(a.get(key))} in the state, {_json(b.get(key))} in the experiment"
     return None
 
 
