@@ -24,7 +24,7 @@ from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED
 __all__ = ["LiveView", "REFRESH_MS"]
 
 # The plots' rate, whatever the training rate: a redraw costs the window, never the trainer.
-REFRESH_MS = 50
+REFRESH_MS = 40  # ticks: lr plots, loss plots and the Live state table take turns (see _tick)
 STATE_SECONDS = 0.2  # the Live state panel's rate while training
 SLOW_STEP_MS = 400   # a Pause or Stop not answered by then waits for a slow step: say so
 
@@ -38,7 +38,8 @@ class LiveView(QObject):
         self.started_at = 0.0
         self.started_position = 0
         self.redraw_ms: list[float] = []
-        self.stale = False
+        self.behind: set[str] = set()   # plots ("lr", "loss") not yet redrawn with the newest rows
+        self.last_part: str | None = None
         self.recorded_seen: list[int] = []
         self.state_shown = 0.0
         self.effects: dict[int, str] = {}        # run index -> what torch does with its last edit
@@ -109,13 +110,19 @@ class LiveView(QObject):
         self.window.state.clear_message()
 
     def _published(self) -> None:
-        self.stale = True
+        self.behind = {"lr", "loss"}
         if not self.refresh_timer.isActive():
             self.refresh()  # paused, stopped, finished: what changed is shown at once
 
     def _tick(self) -> None:
-        if self.stale:
-            self.refresh()
+        """While training, each tick does one of three things: the lr plots, the loss plots, or
+        (5 times a second) the Live state table; each plot is redrawn 10 times a second, and no
+        tick holds the event loop (a click, a key) for more than a third of a frame's work."""
+        if self.controller.state == RUNNING and time.perf_counter() - self.state_shown >= STATE_SECONDS:
+            self.refresh_state()
+        elif self.behind:
+            part = "lr" if "lr" in self.behind and (self.last_part != "lr" or "loss" not in self.behind) else "loss"
+            self.refresh(part)
 
     def running(self, on: bool) -> None:
         if on:
@@ -127,22 +134,27 @@ class LiveView(QObject):
             self.refresh_timer.stop()
             self.refresh()
 
-    def refresh(self) -> None:
-        """Draw what the engine published since the last redraw."""
+    def refresh(self, part: str | None = None) -> None:
+        """Draw what the engine published since the last redraw (``part``: only the "lr" or the
+        "loss" plots, and the Live state table is left to :meth:`_tick`)."""
         w, snapshot = self.window, self.controller.snapshot
-        self.stale = False
+        if part is None:
+            self.behind.clear()
+        else:
+            self.behind.discard(part)
+        self.last_part = part
         if snapshot is None:
             w.progress.setValue(0)
             w.counts.setText("")
             return
         began = time.perf_counter()
-        w.plots.set_results([s.results() for s in self.controller.series])
+        w.plots.set_results([s.results() for s in self.controller.series], part)
         self._report_failures(snapshot)
         self._show_progress(snapshot)
         for index in self.merge_recorded_edits():
             self.predict_from_here(index)  # what torch now does with the edit, from the run's state
-        if time.perf_counter() - self.state_shown >= STATE_SECONDS or self.controller.state != RUNNING:
-            self.refresh_state()  # a table a person reads: 5 times a second is plenty
+        if part is None:
+            self.refresh_state()
         self.redraw_ms.append((time.perf_counter() - began) * 1000)
         del self.redraw_ms[:-200]
 

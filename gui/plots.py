@@ -192,24 +192,41 @@ class StickyRange:
             low = 0.0
         return low, high
 
-    def update(self, arrays, log: bool) -> None:
+    def update(self, curves, log: bool) -> None:
         if not self.managed:
             if not self.view.autoRangeEnabled()[1]:
                 return
             self.managed, self.current = True, None  # "A" pressed: ours again
             self.view.disableAutoRange(axis=pg.ViewBox.YAxis)
-        values = [a[np.isfinite(a) & (a > 0 if log else True)] for a in arrays if a is not None and len(a)]
-        values = [v for v in values if len(v)]
-        if not values:
+        spans = [span for span in map(lambda curve: self._span(curve, log), curves) if span is not None]
+        if not spans:
             return
-        lo = min(float(v.min()) for v in values)
-        hi = max(float(v.max()) for v in values)
+        lo, hi = min(a for a, _ in spans), max(b for _, b in spans)
         if log:
             lo, hi = math.log10(lo), math.log10(hi)
         bounds = self.bounds(lo, hi, log)
         if bounds != self.current:
             self.current = bounds
             self.view.setYRange(*bounds, padding=0)
+
+    @staticmethod
+    def _span(curve, log: bool) -> tuple[float, float] | None:
+        """The curve's finite y extent (positive values only on a log axis). pyqtgraph keeps the
+        data's bounds once per setData; a look at every value each frame is only needed when a
+        log axis meets a zero or negative lr."""
+        if curve.yData is None or not len(curve.yData):
+            return None
+        rect = curve.dataRect()
+        lo, hi = (rect.top(), rect.bottom()) if rect is not None else (math.nan, math.nan)
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            return None
+        if log and lo <= 0:
+            y = curve.yData
+            positive = y[np.isfinite(y) & (y > 0)]
+            if not len(positive):
+                return None
+            lo, hi = float(positive.min()), float(positive.max())
+        return float(lo), float(hi)
 
 
 class _RunItems:
@@ -430,9 +447,10 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.predictions = list(predictions)
         self.redraw()
 
-    def set_results(self, results: list[RunResults | None]) -> None:
+    def set_results(self, results: list[RunResults | None], part: str | None = None) -> None:
+        """New results; ``part`` "lr" or "loss" redraws only those plots (see :meth:`redraw`)."""
         self.results = list(results)
-        self.redraw(predictions=False)
+        self.redraw(predictions=False, part=part)
         if self._last_hover is not None:
             self._set_readout(self.readout_text(self._last_hover))
 
@@ -478,8 +496,14 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             self._ema_cache[key] = (len(values), cached)
         return cached
 
-    def redraw(self, *, predictions: bool = True) -> None:
-        """Hand the curves their data; ``predictions=False`` when only training results are new."""
+    def redraw(self, *, predictions: bool = True, part: str | None = None) -> None:
+        """Hand the curves their data; ``predictions=False`` when only training results are new.
+
+        ``part`` "lr" (lr, its prediction, events and momentum) or "loss" (loss and difference)
+        redraws half the plots: while training, the two halves take turns (gui/live_view.py),
+        so that one frame's work, and with it the wait of a click or a key, is half as long.
+        """
+        lr_part, loss_part = part in (None, "lr"), part in (None, "loss")
         cycled = False
         for i, items in enumerate(self.runs):
             r = self.results[i] if i < len(self.results) else None
@@ -487,34 +511,38 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             groups = max(r.step_lr.shape[1] if r is not None else 0,
                          p.results.step_lr.shape[1] if p is not None else 0, 1)
             grew = items.ensure_groups(groups)
-            if predictions or grew:
+            if lr_part and (predictions or grew):
                 self._draw_prediction(items, p)
             source = r if r is not None and len(r.step) else None
-            if source is not None:
+            if source is None:
+                for curve in (*items.lr, items.train, items.val):
+                    _clear(curve)
+                if items.events_drawn:
+                    items.events.clear()
+                    items.events_drawn = 0
+            if source is not None and lr_part:
                 x, lrs = self._lr_series(source)
                 for g, curve in enumerate(items.lr):
                     if g < lrs.shape[1]:
                         curve.setData(*_stairs(x, lrs[:, g], 1.0))
                     else:
                         _clear(curve)
-                self._draw_loss(i, items, source)
                 if predictions or len(source.events) != items.events_drawn:
                     self._draw_events(items, source)
-            else:
-                for curve in (*items.lr, items.train, items.val):
-                    _clear(curve)
-                if items.events_drawn:
-                    items.events.clear()
-                    items.events_drawn = 0
-            self._place_marks(items)
-            cycled |= self._draw_momentum(items, source or (p.results if p is not None else None))
-        self._show(self.momentum_plot, 2, cycled)
-        self._draw_difference()
+            if source is not None and loss_part:
+                self._draw_loss(i, items, source)
+            self._place_marks(items, lr_part, loss_part)
+            if lr_part:
+                cycled |= self._draw_momentum(items, source or (p.results if p is not None else None))
+        if lr_part:
+            self._show(self.momentum_plot, 2, cycled)
+        if loss_part:
+            self._draw_difference()
         self._fit_x()
-        self._fit_ranges()
+        self._fit_ranges(lr_part, loss_part)
         self._publish_legend()
 
-    def _place_marks(self, items: _RunItems) -> None:
+    def _place_marks(self, items: _RunItems, lr: bool = True, loss: bool = True) -> None:
         """Markers at x positions of this run's own (offset by run), on its lr (group 0) and loss curves.
 
         The positions depend on the experiment's length only, so they do not crawl while the
@@ -525,7 +553,9 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         # Before training the lr markers sit on the predicted curve, so the legend matches from the start.
         lr_curve = items.lr[0] if items.lr and items.lr[0].xData is not None else \
             (items.predicted[0] if items.predicted else None)
-        for marks, curve, stepped in ((items.lr_marks, lr_curve, True), (items.loss_marks, items.train, False)):
+        pairs = [(items.lr_marks, lr_curve, True)] if lr else []
+        pairs += [(items.loss_marks, items.train, False)] if loss else []
+        for marks, curve, stepped in pairs:
             x, y = (curve.xData, curve.yData) if curve is not None else (None, None)
             if x is None or not len(x):
                 _clear(marks)
@@ -564,16 +594,15 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             self._x_shown = extent
             view.setXRange(0, max(extent, 1.0), padding=0.04)  # room for the last tick's label
 
-    def _fit_ranges(self) -> None:
-        def data(curves):
-            return [c.yData for c in curves if c.yData is not None]
-
-        self.sticky[self.lr_plot].update(data(c for items in self.runs for c in (*items.lr, *items.predicted)),
-                                         self.log_lr)
-        self.sticky[self.loss_plot].update(data(c for items in self.runs for c in (items.train, items.val)),
-                                           self.log_loss)
-        self.sticky[self.momentum_plot].update(data(c for items in self.runs for c in items.momentum), False)
-        self.sticky[self.diff_plot].update(data((self.diff_loss, self.diff_lr)), False)
+    def _fit_ranges(self, lr: bool = True, loss: bool = True) -> None:
+        if lr:
+            self.sticky[self.lr_plot].update([c for items in self.runs for c in (*items.lr, *items.predicted)],
+                                             self.log_lr)
+            self.sticky[self.momentum_plot].update([c for items in self.runs for c in items.momentum], False)
+        if loss:
+            self.sticky[self.loss_plot].update([c for items in self.runs for c in (items.train, items.val)],
+                                               self.log_loss)
+            self.sticky[self.diff_plot].update([self.diff_loss, self.diff_lr], False)
 
     def _draw_prediction(self, items: _RunItems, p: Prediction | None) -> None:
         if p is None:

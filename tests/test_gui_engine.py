@@ -631,3 +631,19 @@ def test_every_start_frees_the_session_before_it(qtbot, make_window):
     alive = [s for s in sessions if s() is not None]
     assert len(alive) <= 1 and all(s() is engine_session(window) for s in alive)
     assert sum(type(o) is TrainingSession for o in gc.get_objects()) <= 1
+
+
+def test_while_training_lr_and_loss_plots_take_turns_and_both_end_complete(qtbot, make_window):
+    window = make_window(small(epochs=40))
+    window.x_mode.setCurrentIndex(window.x_mode.findData("step"))
+    parts = []
+    set_results = window.plots.set_results
+    window.plots.set_results = lambda results, part=None: (parts.append(part), set_results(results, part))
+    assert window.start()
+    wait_state(qtbot, window, FINISHED)
+    during = [p for p in parts if p is not None]
+    assert "lr" in during and "loss" in during  # while training: one half of the plots a tick
+    assert all(a != b or a is None for a, b in zip(parts, parts[1:]) if a and b)  # halves alternate
+    last = window.controller.snapshot.position - 1
+    for items in window.plots.runs:  # and at the end everything shows the last step
+        assert items.train.xData[-1] == last and items.lr[0].xData[-1] >= last
