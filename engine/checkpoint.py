@@ -28,7 +28,7 @@ import pickle
 import warnings
 import zipfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -221,6 +221,7 @@ class _StateCheck:
         self.session, self.state = session, state
         self.spe = session.steps_per_epoch
         self.statuses = (RUNNING, FINISHED, DIVERGED, FAILED, STOPPED)
+        self.running, self.finished = RUNNING, FINISHED
         self.training = (RUNNING, FINISHED)  # runs that (may) train on: FINISHED resumes when epochs grow
 
     def check(self) -> None:
@@ -276,15 +277,15 @@ class _StateCheck:
         status = s["status"]
         if not isinstance(status, str) or status not in self.statuses:
             raise _Unfit(f"its {path}.status is {_show(status)}, not one of {', '.join(self.statuses)}")
-        if status == "running" and self.position >= self.saved_total:
+        if status == self.running and self.position >= self.saved_total:
             raise _Unfit(f"its {path}.status is running at the end of its experiment (step {self.position})")
-        if status == "finished" and self.position != self.saved_total:
+        if status == self.finished and self.position != self.saved_total:
             raise _Unfit(f"its {path}.status is finished at step {self.position}, before the end of its "
                          f"experiment (step {self.saved_total})")
         trains = status in self.training
         recorded = self._check_recorded_edits(path, run, s["recorded_edits"])
         self._check_edits(i, path, run, recorded)
-        modules = self._check_modules(i, path, run, s["modules"], recorded, trains)
+        modules = self._check_modules(path, run, s["modules"], recorded, trains)
         self._check_derived_length(path, run, s["scheduler"])
         # The groups the run added mid-run, as loading adds them: the fresh run is now the template.
         from .config import GroupConfig
@@ -316,8 +317,8 @@ class _StateCheck:
             raise _Unfit(f"its {path}.epoch_lrs is {_show(lrs)}: expected at most {len(modules)} numbers "
                          "(one per param group)")
         checked = s["gradient_checked"]
-        if not isinstance(checked, list) or len(set(checked)) != len(checked) \
-                or not all(_is_int(g) and 0 <= g < len(modules) for g in checked):
+        if not isinstance(checked, list) or not all(_is_int(g) and 0 <= g < len(modules) for g in checked) \
+                or len(set(checked)) != len(checked):
             raise _Unfit(f"its {path}.gradient_checked is {_show(checked)}: expected distinct group "
                          f"indices from 0 to {len(modules) - 1}")
         self._check_recorder(path, run, s["recorder"], template["recorder"], len(modules), trains)
@@ -370,7 +371,7 @@ class _StateCheck:
             raise _Unfit(f"{path}.edits lacks {_inline(edit)}, which lies before the saved position "
                          f"({self._where()}): the state was trained with it")
 
-    def _check_modules(self, i: int, path: str, run: "RunTrainer", modules, recorded: list[dict],
+    def _check_modules(self, path: str, run: "RunTrainer", modules, recorded: list[dict],
                        trains: bool) -> list[str]:
         """The modules of the state's param groups: the experiment's groups, then one per add_group
         edit or command applied before the saved position, in the order they applied."""

@@ -155,7 +155,8 @@ def _recorder_rows(run: int, rows: slice | int):
 R = ("runs",)
 TAMPERED = {
     # the runs
-    "runs emptied": (_set("runs", value=[]), r"its runs is \[\], but the experiment has 3 runs: every run needs its state"),
+    "runs emptied": (_set("runs", value=[]),
+                     r"its runs is \[\], but the experiment has 3 runs: every run needs its state"),
     "runs shortened": (_set("runs", value=lambda runs: runs[:2]), r"3 runs: every run needs its state"),
     "a run renamed": (_set(*R, 1, "name", value="other"), r'its runs\[1\]\.name is "other", where the experiment '
                                                           r'has "adam"'),
