@@ -383,3 +383,47 @@ def test_garbage_is_collected_in_the_gui_thread_only(qtbot, make_window):
 
     window = make_window(small())
     assert not gc.isenabled() and window.collector.timer.isActive()
+
+
+# -- hostile files in the window (issue 8: items 6, 9 and 13) --------------------------------------------------
+def test_a_file_with_a_400_digit_lr_opens_and_names_the_field(qtbot, make_window, tmp_path):
+    path = tmp_path / "huge.toml"
+    path.write_text('epochs = 3\n[[runs]]\nname = "r"\noptimizer = { type = "SGD", lr = ' + "9" * 400 + " }\n")
+    window = make_window(small())
+    window.dirty = False
+    window.files.open_file(path)
+    settle(qtbot, window)
+    assert window.error is not None and window.error.path == "runs[0].optimizer.lr"
+    assert not window.start_action.isEnabled()
+
+
+@pytest.mark.parametrize("what", ["fifo", "directory"])
+def test_opening_something_that_is_not_a_regular_file_is_refused_at_once(qtbot, make_window, tmp_path, what):
+    import os
+
+    path = tmp_path / "thing.toml"
+    os.mkfifo(path) if what == "fifo" else path.mkdir()
+    window = make_window(small())
+    window.dirty = False
+    assert not window.files.open_file(path)  # returns: a FIFO with no writer does not block the window
+    assert window.last_message is not None and str(path) in window.last_message[1]
+
+
+def test_a_state_with_an_unknown_module_is_refused_and_the_window_goes_on(qtbot, make_window, tmp_path):
+    import torch
+
+    from engine.checkpoint import save_state
+
+    window = make_window(small(epochs=40))
+    paused_after_one_epoch(qtbot, window)
+    save_state(engine_session(window), tmp_path / "s.pt")
+    state = torch.load(tmp_path / "s.pt", weights_only=True)
+    state["runs"][0]["modules"] = ["no_such_layer"]
+    torch.save(state, tmp_path / "bad.pt")
+    window.live.reset()
+    window.live.load_training_state(str(tmp_path / "bad.pt"))
+    qtbot.waitUntil(lambda: window.last_message is not None)
+    assert window.last_message[0] == "Cannot load the training state"
+    assert "does not fit" in window.last_message[1]
+    assert window.controller.state == IDLE and window.start()  # still usable
+    wait_state(qtbot, window, FINISHED, timeout=60_000)
