@@ -164,7 +164,11 @@ def compile_expression(text: str, variable: str, path: str = "") -> Callable[[fl
             raise ExpressionFailure(f"{show_value(text)} at {variable} = {value}: {error}") from None
         if isinstance(result, bool) or not isinstance(result, (int, float)):
             raise ExpressionFailure(f"{show_value(text)} at {variable} = {value} gave {show_value(result)}, not a number")
-        result = float(result)
+        try:
+            result = float(result)
+        except OverflowError:  # a whole number beyond the largest float: floor(1e308) * 10
+            raise ExpressionFailure(f"{show_value(text)} at {variable} = {value} gave a number too large "
+                                    "for a float (beyond about 1.8e308)") from None
         if not math.isfinite(result):
             raise ExpressionFailure(f"{show_value(text)} at {variable} = {value} gave {show_value(result)}")
         return result

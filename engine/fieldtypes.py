@@ -16,8 +16,16 @@ from .errors import ExperimentError, join_path, show_value
 
 __all__ = [
     "FieldType", "Number", "Boolean", "Choice", "NumberTuple", "NumberList", "PerGroup",
-    "Expression", "SchedulerList", "Unavailable", "Text",
+    "Expression", "SchedulerList", "Unavailable", "Text", "INTEGER_LIMIT", "shown",
 ]
+
+# Every whole-number field counts something (epochs, steps, samples, iterations): when its
+# declaration sets no upper (lower) bound, it takes at most INTEGER_LIMIT (at least its
+# negative). Torch keeps such counts in Python ints, but they reach C ints, int64 arrays and
+# float arithmetic on the way, and 10**30 scheduler steps cannot happen anyway: 2**31 - 1 steps
+# at 10,000 steps a second is close to a week. ``describe()`` leaves it out (every count's tooltip
+# would repeat it); a value beyond it is refused with the limit named.
+INTEGER_LIMIT = 2**31 - 1
 
 
 class FieldType:
@@ -30,11 +38,25 @@ class FieldType:
         raise NotImplementedError
 
     def fail(self, value, path: str):
-        raise ExperimentError(path, f"expected {self.describe()}, got {show_value(value)}")
+        raise ExperimentError(path, f"expected {self.describe()}, got {shown(value)}")
 
 
 def _fmt(x: float) -> str:
     return repr(int(x)) if float(x).is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def shown(value) -> str:
+    """:func:`show_value`, except that an integer too long to read is described, not written out
+    (a 400-digit literal hides the message; beyond 4300 digits Python refuses to write it at all)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**40:
+        sign = "a negative" if value < 0 else "an"
+        if abs(value).bit_length() > 14_000:
+            return f"{sign} integer of more than 4000 digits"
+        return f"{sign} integer of {len(str(abs(value)))} digits"
+    if isinstance(value, (list, tuple)):
+        text = "[" + ", ".join(shown(v) for v in value[:20]) + (", ...]" if len(value) > 20 else "]")
+        return text if len(text) <= 60 else text[:56] + " ...]"
+    return show_value(value)
 
 
 @dataclass(frozen=True)
@@ -70,8 +92,13 @@ class Number(FieldType):
         if self.integer:
             if not isinstance(value, int):
                 self.fail(written, path)
+            self._check_limit(value, path)
         else:
-            value = float(value)
+            try:
+                value = float(value)
+            except OverflowError:  # an integer literal beyond the largest float (about 1.8e308)
+                raise ExperimentError(path, f"expected {self.describe()}, got {shown(written)}, "
+                                            "beyond the range of a float (about 1.8e308)") from None
             if not math.isfinite(value):
                 self.fail(written, path)
         if ((self.gt is not None and not value > self.gt)
@@ -80,6 +107,16 @@ class Number(FieldType):
                 or (self.le is not None and not value <= self.le)):
             self.fail(written, path)
         return value
+
+    def _check_limit(self, value: int, path: str) -> None:
+        """The :data:`INTEGER_LIMIT` of a whole number whose declaration sets no bound on that side."""
+        above = self.lt is None and self.le is None and value > INTEGER_LIMIT
+        below = self.gt is None and self.ge is None and value < -INTEGER_LIMIT
+        if above or below:
+            limit = f"<= {INTEGER_LIMIT}" if above else f">= {-INTEGER_LIMIT}"
+            bounds = self.bounds_text()
+            raise ExperimentError(path, f"expected a whole number {bounds + ' and ' if bounds else ''}{limit}, "
+                                        f"got {shown(value)}")
 
 
 @dataclass(frozen=True)
@@ -192,6 +229,10 @@ class PerGroup(FieldType):
         try:
             return self.item.check(value, path)
         except ExperimentError as error:
+            # "expected a number > 0, got ..." -> "expected a number > 0, or a list of them ..., got ..."
+            item = f"expected {self.item.describe()}"
+            if error.message.startswith(item):
+                raise ExperimentError(path, f"expected {self.describe()}{error.message[len(item):]}") from None
             if error.message.startswith("expected "):
                 self.fail(value, path)
             raise
