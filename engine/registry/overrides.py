@@ -98,10 +98,18 @@ OPTIMIZERS: dict[str, dict] = {
         "summary": "A quasi-Newton method: each optimizer step runs up to max_iter iterations, re-evaluating "
                    "the loss and estimating curvature from the last history_size updates. torch allows it "
                    "one param group only.",
+        # Each optimizer step runs up to max_iter iterations (a forward and backward pass and a
+        # pass over the history each): with tolerances of 0, 1,000 take tens of seconds a step on
+        # 1,000 samples, where tens of iterations converge. A history longer than the model's 52
+        # parameters adds nothing (L-BFGS becomes full BFGS), while torch allocates lists of
+        # history_size entries at every step (10**8 took 800 MB). max_eval can only end a step
+        # before max_iter does, so it keeps the limit of every count.
         "max_groups": 1, "params": {
-            "max_iter": COUNT,
-            "max_eval": {"type": COUNT, "default": None},
-            "history_size": COUNT,
+            # The trial step before training (engine/trial.py) checks that torch accepts the run,
+            # not how it converges: it runs a few iterations, not up to 1,000 with tolerances of 0.
+            "max_iter": {"type": Number(integer=True, ge=1, le=1_000), "trial_limit": 3},
+            "max_eval": {"type": COUNT, "default": None, "trial_limit": 4},
+            "history_size": Number(integer=True, ge=1, le=1_000),
             "tolerance_grad": NON_NEGATIVE,
             "tolerance_change": NON_NEGATIVE,
             "line_search_fn": {"type": Choice(("strong_wolfe",)), "default": None},

@@ -105,8 +105,9 @@ def build_class_spec(cls: type, *, bound: set[str], overrides: dict[str, Any],
     stays in ``torch_summary``).
 
     ``overrides`` maps parameter names to a :class:`FieldType` (replacing the inferred one)
-    or to a dict with ``type`` and/or ``default``. Naming a parameter the class does not
-    have is an error: an override must never silently stop applying.
+    or to a dict with ``type``, ``default`` and/or ``trial_limit``. Naming a parameter the
+    class does not have, or another key, is an error: an override must never silently stop
+    applying.
     """
     signature = inspect.signature(cls.__init__)
     arg_docs = parse_arg_docs(cls.__doc__) or parse_arg_docs(cls.__init__.__doc__)
@@ -121,8 +122,13 @@ def build_class_spec(cls: type, *, bound: set[str], overrides: dict[str, Any],
             continue
         default = REQUIRED if parameter.default is inspect.Parameter.empty else parameter.default
         override = overrides.get(name)
+        trial_limit = None
         if isinstance(override, dict):
+            if set(override) - {"type", "default", "trial_limit"}:
+                raise UnmappedParameter(f"override for {cls.__name__}.{name} has unknown key(s) "
+                                        f"{sorted(set(override) - {'type', 'default', 'trial_limit'})}")
             default = override.get("default", default)
+            trial_limit = override.get("trial_limit")
             override = override.get("type")
         if override is not None:
             field_type = override
@@ -135,7 +141,7 @@ def build_class_spec(cls: type, *, bound: set[str], overrides: dict[str, Any],
             field_type, optional = mapped
             if optional and default is REQUIRED:
                 default = None
-        params[name] = ParamSpec(name, field_type, default, arg_docs.get(name, ""))
+        params[name] = ParamSpec(name, field_type, default, arg_docs.get(name, ""), trial_limit=trial_limit)
     for name, param in (engine_params or {}).items():
         params[name] = param
     torch_summary = _summary(cls.__doc__)

@@ -25,7 +25,9 @@ class ParamSpec:
     ``default`` is torch's own default (``REQUIRED`` when torch has none, ``None`` when it
     is optional); ``doc`` comes from torch's docstring so that help and tooltips say exactly
     what the class documents. ``engine`` marks fields the engine consumes itself instead of
-    passing them to the constructor.
+    passing them to the constructor. ``trial_limit`` is the most the option is in the trial
+    step before training (:mod:`engine.trial`), where a higher value only costs more time
+    (LBFGS's iterations per step).
     """
 
     name: str
@@ -33,6 +35,7 @@ class ParamSpec:
     default: Any = REQUIRED
     doc: str = ""
     engine: bool = False
+    trial_limit: int | None = None
 
     @property
     def required(self) -> bool:
@@ -83,6 +86,11 @@ class ClassSpec:
     def torch_params(self) -> dict[str, ParamSpec]:
         """The parameters passed to the torch constructor (not the engine's own fields)."""
         return {n: p for n, p in self.params.items() if not p.engine}
+
+    @property
+    def trial_limits(self) -> dict[str, int]:
+        """The options the trial step lowers (see :attr:`ParamSpec.trial_limit`)."""
+        return {n: p.trial_limit for n, p in self.params.items() if p.trial_limit is not None}
 
     def defaults(self) -> dict[str, Any]:
         return {n: p.default for n, p in self.params.items() if not p.required}
