@@ -7,23 +7,61 @@ check it, import the engine's parser.
 
 from __future__ import annotations
 
+import os
+import stat
 import tomllib
 from pathlib import Path
 
 import tomli_w
 
 from .config import Experiment
-from .errors import ExperimentError
+from .errors import ExperimentError, join_path
 
 __all__ = ["load_experiment", "loads_experiment", "read_raw", "dumps_experiment", "save_experiment",
-           "inline_toml", "write_raw", "write_atomically"]
+           "inline_toml", "write_raw", "write_atomically", "too_deep", "MAX_FILE_BYTES", "MAX_NESTING"]
+
+# An experiment file is a few kilobytes (the presets are under 2 KB); a file above this is
+# not one, and reading it whole would only cost memory.
+MAX_FILE_BYTES = 10 * 1024 * 1024
+# Lists and tables within each other: an experiment needs about ten (runs, a run, its scheduler,
+# the schedulers nested in it, a per-group list). Deeper data is refused before anything walks
+# it, since walking it recursively would hit Python's recursion limit.
+MAX_NESTING = 32
+
+
+def too_deep(raw) -> str | None:
+    """The path of the first list or table nested more than :data:`MAX_NESTING` deep in ``raw``
+    (the root counts as the first), or None. Iterative, so any depth is safe to ask about."""
+    stack = [(raw, "", 1)]
+    while stack:
+        node, path, depth = stack.pop()
+        if not isinstance(node, (dict, list, tuple)):
+            continue
+        if depth > MAX_NESTING:
+            return path
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            if isinstance(child, (dict, list, tuple)):
+                stack.append((child, join_path(path, key if isinstance(key, int) else str(key)), depth + 1))
+    return None
 
 
 def _toml(text: str, source: str) -> dict:
+    too_deep_text = (f"{source}: nested too deeply (lists or tables more than {MAX_NESTING} levels "
+                     "within each other); an experiment needs about ten")
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ExperimentError("", f"{source}: not valid TOML ({error})") from None
+    except RecursionError:  # tomllib parses nested arrays and inline tables recursively
+        raise ExperimentError("", too_deep_text) from None
+    except ValueError as error:  # an integer literal of more than 4300 digits
+        reason = ("an integer of more than 4300 digits" if "digits" in str(error)
+                  else str(error).splitlines()[0] if str(error) else type(error).__name__)
+        raise ExperimentError("", f"{source}: not valid TOML ({reason})") from None
+    if too_deep(data) is not None:  # dotted keys and table headers nest without recursing
+        raise ExperimentError("", too_deep_text)
+    return data
 
 
 def loads_experiment(text: str, *, source: str = "experiment", trial: bool = True) -> Experiment:
@@ -42,21 +80,70 @@ def load_experiment(path: str | Path, *, trial: bool = True) -> Experiment:
 def read_raw(path: str | Path) -> dict:
     """An experiment file as TOML gives it, not yet checked (the window opens a file that does
     not validate, to show what is wrong at its fields); :class:`ExperimentError` naming the file
-    when it cannot be read as TOML at all."""
+    when it cannot be read as TOML at all.
+
+    Only a regular file of at most :data:`MAX_FILE_BYTES` is read: a device (``/dev/zero``)
+    would be read until memory runs out, and a named pipe would block until someone writes to it.
+    """
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ExperimentError("", f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ExperimentError("", f"{path}: is a directory, not an experiment file") from None
-    except OSError as error:
-        raise ExperimentError("", f"{path}: cannot be read ({error.strerror or error})") from None
+    data = _read_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ExperimentError("", f"{path}: not a text file (TOML must be UTF-8)") from None
     return _toml(text, str(path))
+
+
+def _refuse_kind(path: Path, mode: int, size: int) -> None:
+    if stat.S_ISDIR(mode):
+        raise ExperimentError("", f"{path}: is a directory, not an experiment file")
+    if not stat.S_ISREG(mode):
+        kind = ("a named pipe" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        raise ExperimentError("", f"{path}: is {kind}, not an experiment file (experiment files are TOML text "
+                                  "files)")
+    if size > MAX_FILE_BYTES:
+        raise ExperimentError("", f"{path}: is {size / 2**20:.1f} MB; an experiment file is at most "
+                                  f"{MAX_FILE_BYTES // 2**20} MB (they are a few KB)")
+
+
+def _read_bytes(path: Path) -> bytes:
+    def cannot(error: OSError | ValueError) -> ExperimentError:
+        if isinstance(error, FileNotFoundError):
+            return ExperimentError("", f"{path}: no such file")
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        return ExperimentError("", f"{path}: cannot be read ({reason})")
+
+    try:
+        info = os.stat(path)  # before opening: opening a device can have effects of its own
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
+        raise cannot(error) from None
+    _refuse_kind(path, info.st_mode, info.st_size)
+    try:
+        # O_NONBLOCK: should the path have become a pipe since, opening it does not wait for a writer
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    except IsADirectoryError:
+        raise ExperimentError("", f"{path}: is a directory, not an experiment file") from None
+    except (OSError, ValueError) as error:
+        raise cannot(error) from None
+    try:
+        info = os.fstat(fd)  # what was opened, whatever the path named a moment ago
+        _refuse_kind(path, info.st_mode, info.st_size)
+        chunks, size = [], 0
+        while size <= MAX_FILE_BYTES:  # a file growing as it is read stops one byte past the limit
+            chunk = os.read(fd, MAX_FILE_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as error:
+        raise cannot(error) from None
+    finally:
+        os.close(fd)
+    if size > MAX_FILE_BYTES:  # it grew since fstat
+        raise ExperimentError("", f"{path}: is more than {MAX_FILE_BYTES // 2**20} MB; an experiment file is "
+                                  "at most that (they are a few KB)")
+    return b"".join(chunks)
 
 
 def dumps_experiment(experiment: Experiment) -> str:

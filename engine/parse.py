@@ -19,6 +19,7 @@ from .config import (DataConfig, Edit, Experiment, GroupConfig, ManualDecay,
 from .errors import ExperimentError, join_path, show_value
 from .fields import DATA_FIELDS, EXPERIMENT_FIELDS, GROUP_MODULE, MANUAL_FIELDS
 from .fieldtypes import Boolean, FieldType, Number, Text
+from .files import MAX_NESTING, too_deep
 from .registry import REQUIRED, ClassSpec, optimizer_spec, scheduler_spec
 
 __all__ = ["parse_experiment", "parse_run", "parse_scheduler", "parse_edit", "check_options"]
@@ -204,6 +205,10 @@ def parse_experiment(raw: Any, *, trial: bool = True, quick: bool = False) -> Ex
     engine then runs the full ones, :func:`~engine.crosscheck.sweep_expressions` and the trial).
     """
     raw = _expect_table(raw, "")
+    deep = too_deep(raw)
+    if deep is not None:  # before anything walks it (recursively: parse_scheduler, show_value)
+        raise ExperimentError(deep, f"nested too deeply (lists or tables more than {MAX_NESTING} levels within "
+                                    "each other); an experiment needs about ten")
     _refuse_unknown(raw, [*EXPERIMENT_FIELDS, "data", "runs"], "", "an experiment")
     title, description, seed, epochs, model = (_field(raw, EXPERIMENT_FIELDS[k], "")
                                                for k in ("title", "description", "seed", "epochs", "model"))
