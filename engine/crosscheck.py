@@ -107,12 +107,26 @@ def _check_run(experiment: Experiment, run: RunConfig, path: str, sweeps: list) 
             in_use.add(module)
             n_groups += 1
     if run.scheduler is not None:
+        run_steps = scheduler_steps(run.scheduler, experiment.epochs, experiment.steps_per_epoch)
         _check_scheduler(experiment, run, run.scheduler, join_path(path, "scheduler"), n_initial, n_groups,
-                         sweeps, top=True)
+                         sweeps, steps=run_steps, top=True)
+
+
+def _child_steps(cfg: SchedulerConfig, steps: int) -> list[int]:
+    """How far each scheduler nested in ``cfg`` counts (its ``last_epoch`` goes from 0 to that) when
+    ``cfg`` counts to ``steps``. ChainedScheduler steps every one of them each time; SequentialLR
+    steps only the active one, and restarts it at 0 at its milestone, so scheduler i counts from
+    milestone i-1 to the step before milestone i (or to the end); one whose milestone the run
+    never reaches only computes its first lr (at 0), when it is built."""
+    if cfg.type != "SequentialLR":
+        return [steps for _ in cfg.children]
+    bounds = [0, *option(cfg, "milestones"), steps + 1]
+    return [max(0, min(end - 1, steps) - start) for start, end in zip(bounds, bounds[1:])]
 
 
 def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfig, path: str,
-                     n_initial: int, n_groups: int, sweeps: list, *, top: bool) -> None:
+                     n_initial: int, n_groups: int, sweeps: list, *, steps: int, top: bool) -> None:
+    """``steps``: how far this scheduler counts in the run (the top one: every scheduler step)."""
     spec = scheduler_spec(cfg.type)
     run_steps = scheduler_steps(run.scheduler, experiment.epochs, experiment.steps_per_epoch)
     for name, value in cfg.options.items():
@@ -138,24 +152,26 @@ def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfi
             raise ExperimentError(join_path(path, given[0]), "give total_steps, or both epochs and "
                                   "steps_per_epoch, or none of them (then the cycle spans the whole run)")
         total = onecycle_total_steps(cfg, run_steps)
-        if top and total < run_steps:
+        if total < steps:
             field = "total_steps" if cfg.options.get("total_steps") is not None else "epochs"
+            if top:
+                where = (f"in this run ({experiment.epochs} epochs"
+                         + (f" x {experiment.steps_per_epoch} steps, interval = \"step\")" if cfg.interval == "step"
+                            else ", interval = \"epoch\")"))
+            else:
+                where = "where it is nested (the scheduler steps it is active for)"
             raise ExperimentError(join_path(path, field), (
-                f"OneCycleLR is stepped {run_steps} times in this run ({experiment.epochs} epochs"
-                + (f" x {experiment.steps_per_epoch} steps, interval = \"step\"" if cfg.interval == "step" else
-                   ", interval = \"epoch\"")
-                + f") but its cycle has {total} steps, and torch refuses to step past it; "
-                  "leave total_steps out to fit the cycle to the run"))
-    if top:
-        _check_expressions(cfg, path, spec, run_steps, sweeps)
-    for i, child in enumerate(cfg.children):
+                f"OneCycleLR is stepped {steps} times {where} but its cycle has {total} steps, and torch "
+                "refuses to step past it; leave total_steps out to fit the cycle to the run"))
+    _check_expressions(cfg, path, spec, steps, sweeps)
+    for i, (child, child_steps) in enumerate(zip(cfg.children, _child_steps(cfg, steps))):
         _check_scheduler(experiment, run, child, join_path(join_path(path, "schedulers"), i),
-                         n_initial, n_groups, sweeps, top=False)
+                         n_initial, n_groups, sweeps, steps=child_steps, top=False)
 
 
-def _check_expressions(cfg: SchedulerConfig, path: str, spec, run_steps: int, sweeps: list) -> None:
+def _check_expressions(cfg: SchedulerConfig, path: str, spec, steps: int, sweeps: list) -> None:
     """Compile the expressions and note the values torch will pass them (evaluated by :func:`_evaluate`),
-    so a failure is caught before training."""
+    so a failure is caught before training; ``steps``: how far the scheduler counts (see _child_steps)."""
     for name, value in cfg.options.items():
         param_type = spec.params[name].type
         item = param_type.item if isinstance(param_type, PerGroup) else param_type
@@ -163,10 +179,10 @@ def _check_expressions(cfg: SchedulerConfig, path: str, spec, run_steps: int, sw
             continue
         if name == "scale_fn":
             size = option(cfg, "step_size_up") + (option(cfg, "step_size_down") or option(cfg, "step_size_up"))
-            values = (range(1, int(1 + run_steps / size) + 1) if option(cfg, "scale_mode") == "cycle"
-                      else range(0, run_steps + 1))
+            values = (range(1, int(1 + steps / size) + 1) if option(cfg, "scale_mode") == "cycle"
+                      else range(0, steps + 1))
         else:
-            values = range(0, run_steps + 1)
+            values = range(0, steps + 1)
         texts = value if isinstance(value, list) else [value]
         for i, text in enumerate(texts):
             field_path = join_path(path, name) if not isinstance(value, list) else join_path(join_path(path, name), i)
