@@ -9,10 +9,12 @@ from .config import MODELS, MODULES, DataConfig
 from .fieldtypes import Choice, Number, Text
 from .registry import ParamSpec
 
-__all__ = ["EXPERIMENT_FIELDS", "DATA_FIELDS", "MANUAL_FIELDS", "GROUP_MODULE", "MAX_EPOCHS", "MAX_SAMPLES"]
+__all__ = ["EXPERIMENT_FIELDS", "DATA_FIELDS", "MANUAL_FIELDS", "GROUP_MODULE", "RUN_NAME", "MAX_EPOCHS",
+           "MAX_SAMPLES", "MAX_NAME_LENGTH"]
 
 MAX_EPOCHS = 1_000_000
 MAX_SAMPLES = 1_000_000
+MAX_NAME_LENGTH = 100
 
 EXPERIMENT_FIELDS = {
     "title": ParamSpec("title", Text(), "", "a short name for the experiment, in a few words (presets list theirs)"),
@@ -41,5 +43,10 @@ MANUAL_FIELDS = {
     "start": ParamSpec("start", Number(integer=True, ge=0), None,
                        "first epoch it fires at (default: every); 0 is the article's loop"),
 }
+
+# A run's name goes as it is into the CSVs, the legend and the terminal: no control or bidi
+# characters (a newline breaks a CSV row, U+202E reverses what the terminal shows after it).
+RUN_NAME = ParamSpec("name", Text(printable=True, max_length=MAX_NAME_LENGTH), None,
+                     "the run's name in the legend, the CSVs and the summary; unique in the experiment")
 
 GROUP_MODULE = ParamSpec("module", Choice(MODULES), doc="the part of the model this param group trains")

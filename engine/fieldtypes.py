@@ -10,6 +10,7 @@ same "what is allowed" in words, for messages, ``describe`` in the CLI and GUI t
 from __future__ import annotations
 
 import math
+import unicodedata
 from dataclasses import dataclass
 
 from .errors import ExperimentError, join_path, show_value
@@ -132,16 +133,50 @@ class Boolean(FieldType):
         return value
 
 
+# Characters a name must not contain: controls (NUL, newline, escape: Cc), format characters
+# (among them the bidi controls U+200E/F, U+202A-202E, U+2066-2069 that reorder what the
+# terminal shows after them: Cf), line and paragraph separators (Zl, Zp), surrogates (Cs) and
+# private or unassigned code points (Co, Cn). str.isprintable() also refuses the other
+# separators but the space (e.g. U+00A0 NO-BREAK SPACE).
+_UNPRINTABLE = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
+
+
+def _unprintable(text: str) -> tuple[int, str] | None:
+    if text.isprintable() and not any(unicodedata.category(c) in _UNPRINTABLE for c in text):
+        return None
+    for i, char in enumerate(text):
+        if not char.isprintable() or unicodedata.category(char) in _UNPRINTABLE:
+            return i, char
+    return None  # pragma: no cover - the first test found one
+
+
 @dataclass(frozen=True)
 class Text(FieldType):
+    """A string; ``printable`` ones (run names: they go into CSVs, legends and the terminal as
+    they are) have no control, bidi or separator characters and at most ``max_length`` characters."""
+
+    printable: bool = False
+    max_length: int | None = None
     kind = "str"
 
     def describe(self) -> str:
-        return "a string"
+        if not self.printable and self.max_length is None:
+            return "a string"
+        text = "a printable string (no control or bidi characters)" if self.printable else "a string"
+        return text + (f", at most {self.max_length} characters" if self.max_length is not None else "")
 
     def check(self, value, path: str):
         if not isinstance(value, str):
             self.fail(value, path)
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ExperimentError(path, f"expected {self.describe()}; this one is {len(value)} characters long")
+        found = _unprintable(value) if self.printable else None
+        if found is not None:
+            i, char = found
+            name = unicodedata.name(char, "a control character" if unicodedata.category(char) == "Cc"
+                                    else "unnamed")
+            raise ExperimentError(path, f"expected {self.describe()}; this one has U+{ord(char):04X} "
+                                        f"({name}) at position {i}")
         return value
 
 

@@ -17,8 +17,8 @@ from typing import Any
 from .config import (DataConfig, Edit, Experiment, GroupConfig, ManualDecay,
                      OptimizerConfig, RunConfig, SchedulerConfig)
 from .errors import ExperimentError, join_path, show_value
-from .fields import DATA_FIELDS, EXPERIMENT_FIELDS, GROUP_MODULE, MANUAL_FIELDS
-from .fieldtypes import Boolean, FieldType, Number, Text
+from .fields import DATA_FIELDS, EXPERIMENT_FIELDS, GROUP_MODULE, MANUAL_FIELDS, RUN_NAME
+from .fieldtypes import Boolean, FieldType, Number
 from .files import MAX_NESTING, too_deep
 from .registry import REQUIRED, ClassSpec, optimizer_spec, scheduler_spec
 
@@ -148,7 +148,7 @@ def parse_edit(raw, path: str, optimizer_type: str) -> Edit:
 def parse_run(raw, path: str, index: int = 0) -> RunConfig:
     raw = _expect_table(raw, path)
     _refuse_unknown(raw, ["name", "optimizer", "groups", "scheduler", "manual", "edits"], path, "a run")
-    name = _read(raw, "name", Text(), path, f"run {index + 1}").strip()
+    name = _field(raw, RUN_NAME, path, f"run {index + 1}").strip()
     if not name:
         raise ExperimentError(join_path(path, "name"), "expected a non-empty name")
     if "optimizer" not in raw:
