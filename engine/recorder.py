@@ -103,13 +103,21 @@ class RunResults:
 
 
 class RunRecorder:
-    """Appends one row per optimizer step and per epoch; :meth:`snapshot` copies them out."""
+    """Appends one row per optimizer step and per epoch; :meth:`snapshot` copies them out.
 
-    def __init__(self, name: str, groups: int):
+    Per step only what is measured is kept (the loss, each group's lr and momentum): steps are
+    recorded in order without a gap (from 0 in a run; a preview probe starts where the run is),
+    so a row's step is the first step plus its index and its epoch ``step // steps_per_epoch``
+    (both are produced when copied out, not stored per row).
+    """
+
+    def __init__(self, name: str, groups: int, steps_per_epoch: int = 1):
         self.name = name
+        self.steps_per_epoch = max(int(steps_per_epoch), 1)
+        self.first_step = 0
         self.n_steps = 0
         self.n_epochs = 0
-        self._steps = GrowingTable(3)            # step, epoch, loss
+        self._steps = GrowingTable(1)            # loss
         self._step_lr = GrowingTable(groups)
         self._step_momentum = GrowingTable(groups)
         self._epochs = GrowingTable(3)           # epoch, train_loss, val_loss
@@ -126,14 +134,17 @@ class RunRecorder:
 
     def record_step(self, step: int, epoch: int, loss: float, lrs, momenta) -> None:
         row = self.n_steps
+        if row == 0:
+            self.first_step = step
+        if step != self.first_step + row or epoch != step // self.steps_per_epoch:
+            raise ValueError(f"{self.name}: step {step} (epoch {epoch}) recorded after step "
+                             f"{self.first_step + row - 1}: steps go in order")
         steps = self._steps.data
         if row >= steps.shape[0]:  # rare: grow every table, then write below
             for table in (self._steps, self._step_lr, self._step_momentum):
                 table.write(row, ())
             steps = self._steps.data
-        steps[row, 0] = step
-        steps[row, 1] = epoch
-        steps[row, 2] = loss
+        steps[row, 0] = loss
         lr_row = self._step_lr.data[row]
         for g, lr in enumerate(lrs):
             lr_row[g] = lr
@@ -158,11 +169,11 @@ class RunRecorder:
     def snapshot(self, steps_from: int = 0, epochs_from: int = 0, events_from: int = 0) -> RunResults:
         """A copy of the rows recorded so far, from the given row indices on (for incremental readers)."""
         n, m, k = self.n_steps, self.n_epochs, len(self.events)
-        steps = self._steps.view(n)[steps_from:].copy()
+        step = np.arange(self.first_step + steps_from, self.first_step + max(n, steps_from), dtype=np.int64)
         epochs = self._epochs.view(m)[epochs_from:].copy()
         return RunResults(
             name=self.name,
-            step=steps[:, 0].astype(np.int64), step_epoch=steps[:, 1].astype(np.int64), step_loss=steps[:, 2],
+            step=step, step_epoch=step // self.steps_per_epoch, step_loss=self._steps.view(n)[steps_from:, 0].copy(),
             step_lr=self._step_lr.view(n)[steps_from:].copy(),
             step_momentum=self._step_momentum.view(n)[steps_from:].copy(),
             epoch=epochs[:, 0].astype(np.int64), train_loss=epochs[:, 1], val_loss=epochs[:, 2],
@@ -175,7 +186,7 @@ class RunRecorder:
 
         return {
             "name": self.name, "groups": self.groups,
-            "steps": torch.from_numpy(self._steps.view(self.n_steps).copy()),
+            "steps": torch.from_numpy(self._step_table()),
             "step_lr": torch.from_numpy(self._step_lr.view(self.n_steps).copy()),
             "step_momentum": torch.from_numpy(self._step_momentum.view(self.n_steps).copy()),
             "epochs": torch.from_numpy(self._epochs.view(self.n_epochs).copy()),
@@ -183,13 +194,20 @@ class RunRecorder:
             "events": [list(e.as_tuple()) for e in self.events],
         }
 
+    def _step_table(self) -> np.ndarray:
+        """(step, epoch, loss) per row, as state files hold it."""
+        step = np.arange(self.first_step, self.first_step + self.n_steps, dtype=float)
+        return np.column_stack([step, step // self.steps_per_epoch, self._steps.view(self.n_steps)[:, 0]])
+
     def load_state_dict(self, state: dict) -> None:
         """Continue from :meth:`state_dict` (checked first by :mod:`engine.checkpoint`)."""
         for table in (self._step_lr, self._step_momentum, self._epoch_lr):
             table.widen(int(state["groups"]))  # one reallocation, however many groups
-        for table, key in ((self._steps, "steps"), (self._step_lr, "step_lr"),
-                           (self._step_momentum, "step_momentum"), (self._epochs, "epochs"),
-                           (self._epoch_lr, "epoch_lr")):
+        steps = state["steps"].numpy()
+        self._steps.fill(steps[:, 2:3])  # the loss (steps and epochs follow from the row)
+        self.first_step = int(steps[0, 0]) if len(steps) else 0
+        for table, key in ((self._step_lr, "step_lr"), (self._step_momentum, "step_momentum"),
+                           (self._epochs, "epochs"), (self._epoch_lr, "epoch_lr")):
             table.fill(state[key].numpy())
         self.events = [Event(*e) for e in state["events"]]
         self.n_steps = len(state["steps"])

@@ -70,7 +70,7 @@ class RunTrainer:
         self.edit_position = 0
         self._sync_next_edit()
         self.recorded_edits: list[Edit] = []
-        self.recorder = RunRecorder(cfg.name, len(self.optimizer.param_groups))
+        self.recorder = RunRecorder(cfg.name, len(self.optimizer.param_groups), self.steps_per_epoch)
         self.status = RUNNING
         self.perm: torch.Tensor | None = None
         self.epoch_x = self.epoch_y = None

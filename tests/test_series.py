@@ -55,9 +55,18 @@ def test_growing_table_room_is_not_values_rows_it_writes_have_nan_where_unset():
 
 
 def test_recorder_rows_without_momentum_say_no_value():
-    recorder = RunRecorder("r", groups=2)
+    recorder = RunRecorder("r", groups=2, steps_per_epoch=10)
     for step in range(1500):  # past the first capacity, so rows come from grown room too
         recorder.record_step(step, step // 10, 1.0, (0.1,), ())
     snap = recorder.snapshot()
     assert np.isnan(snap.step_momentum).all() and np.isnan(snap.step_lr[:, 1]).all()
     assert (snap.step_lr[:, 0] == 0.1).all()
+
+
+def test_recorder_refuses_a_step_out_of_order_rather_than_number_rows_wrongly():
+    recorder = RunRecorder("r", groups=1, steps_per_epoch=4)
+    recorder.record_step(0, 0, 1.0, (0.1,), ())
+    with pytest.raises(ValueError, match="in order"):
+        recorder.record_step(2, 0, 1.0, (0.1,), ())
+    snap = recorder.snapshot()
+    assert snap.step.tolist() == [0] and snap.step_epoch.tolist() == [0]
