@@ -17,8 +17,9 @@ import tomli_w
 from .config import Experiment
 from .errors import ExperimentError, join_path
 
-__all__ = ["load_experiment", "loads_experiment", "read_raw", "dumps_experiment", "save_experiment",
-           "inline_toml", "write_raw", "write_atomically", "too_deep", "MAX_FILE_BYTES", "MAX_NESTING"]
+__all__ = ["load_experiment", "loads_experiment", "read_raw", "read_source", "dumps_experiment", "save_experiment",
+           "inline_toml", "write_raw", "write_atomically", "keep_layout", "too_deep", "MAX_FILE_BYTES",
+           "MAX_NESTING"]
 
 # An experiment file is a few kilobytes (the presets are under 2 KB); a file above this is
 # not one, and reading it whole would only cost memory.
@@ -85,13 +86,18 @@ def read_raw(path: str | Path) -> dict:
     Only a regular file of at most :data:`MAX_FILE_BYTES` is read: a device (``/dev/zero``)
     would be read until memory runs out, and a named pipe would block until someone writes to it.
     """
+    return read_source(path)[0]
+
+
+def read_source(path: str | Path) -> tuple[dict, str]:
+    """:func:`read_raw`, and the file's text (which :func:`write_raw` keeps the layout of)."""
     path = Path(path)
     data = _read_bytes(path)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ExperimentError("", f"{path}: not a text file (TOML must be UTF-8)") from None
-    return _toml(text, str(path))
+    return _toml(text, str(path)), text
 
 
 def _refuse_kind(path: Path, mode: int, size: int) -> None:
@@ -183,6 +189,51 @@ def save_experiment(experiment: Experiment, path: str | Path) -> None:
     write_atomically(path, dumps_experiment(experiment))
 
 
-def write_raw(raw: dict, path: str | Path) -> None:
-    """An experiment as the window's form holds it (checked or not), as TOML, atomically."""
-    write_atomically(path, tomli_w.dumps(raw))
+def write_raw(raw: dict, path: str | Path, source: str | None = None) -> str:
+    """An experiment as the window's form holds it (checked or not), as TOML, atomically; with
+    ``source`` (the text it was read from) in that text's layout (:func:`keep_layout`). The
+    text written is returned."""
+    text = keep_layout(source, raw) if source is not None else None
+    text = tomli_w.dumps(raw) if text is None else text
+    write_atomically(path, text)
+    return text
+
+
+def keep_layout(source: str, raw: dict) -> str | None:
+    """``raw`` written into the layout of ``source``: its comments, inline tables, key order and
+    blank lines stay, and only what changed is rewritten (a preset saved unchanged is the
+    preset as written). None when the result would not read back as exactly ``raw`` (then the
+    caller writes plain TOML)."""
+    import tomlkit
+
+    try:
+        document = tomlkit.parse(source)
+        _merge(document, raw)
+        text = tomlkit.dumps(document)
+        return text if _same(tomllib.loads(text), raw) else None
+    except (tomlkit.exceptions.TOMLKitError, tomllib.TOMLDecodeError, TypeError, ValueError, KeyError):
+        return None
+
+
+def _merge(table, new: dict) -> None:
+    for key in [key for key in table if key not in new]:
+        del table[key]
+    for key, value in new.items():
+        old = table.get(key)
+        if isinstance(value, dict) and isinstance(old, dict):
+            _merge(old, value)
+        elif (isinstance(value, list) and isinstance(old, list) and len(old) == len(value)
+              and all(isinstance(v, dict) and isinstance(o, dict) for v, o in zip(value, old))):
+            for o, v in zip(old, value):  # [[runs]] tables, a list of inline tables: each in place
+                _merge(o, v)
+        elif old is None or not _same(old.unwrap() if hasattr(old, "unwrap") else old, value):
+            table[key] = value
+
+
+def _same(a, b) -> bool:
+    """Equal with the same types all the way down (1 and 1.0 are different TOML)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b

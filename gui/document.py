@@ -12,7 +12,7 @@ import copy
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.files import read_raw, write_raw
+from engine.files import read_source, write_raw
 from engine.session import raw_with_edits
 
 __all__ = ["ExperimentDocument", "default_experiment", "NEW_RUN"]
@@ -31,6 +31,7 @@ def default_experiment() -> dict:
 class ExperimentDocument:
     def __init__(self):
         self.raw: dict = default_experiment()
+        self.source: str | None = None  # the text of the file it came from (its layout is kept)
         self.path: Path | None = None
         self.name = "untitled"
         self.dirty = False
@@ -53,8 +54,9 @@ class ExperimentDocument:
         return [str(r.get("name", f"run {i + 1}")) if isinstance(r, dict) else f"run {i + 1}"
                 for i, r in enumerate(runs if isinstance(runs, list) else [])]
 
-    def load(self, raw: dict, path: Path | None = None, name: str | None = None) -> None:
-        self.raw = raw
+    def load(self, raw: dict, path: Path | None = None, name: str | None = None, source: str | None = None) -> None:
+        """``source``: the text ``raw`` was read from; saving keeps its comments and layout."""
+        self.raw, self.source = raw, source
         self.path = Path(path) if path is not None else None
         self.name = name or (self.path.name if self.path else "untitled")
         self.dirty = False
@@ -63,7 +65,8 @@ class ExperimentDocument:
     def open(self, path: str | Path) -> None:
         """Read ``path`` (ExperimentError naming the file when it cannot be read as TOML)."""
         path = Path(path)
-        self.load(read_raw(path), path, path.name)
+        raw, source = read_source(path)
+        self.load(raw, path, path.name, source)
 
     def edit(self, raw: dict) -> None:
         """The form changed: this is the experiment now (checked or not)."""
@@ -85,7 +88,7 @@ class ExperimentDocument:
         target = Path(path) if path is not None else self.path
         if target is None:
             raise ValueError("no path to save to")
-        write_raw(self.raw, target)
+        self.source = write_raw(self.raw, target, self.source)
         self.path, self.name, self.dirty = target, target.name, False
         self._changed(SAVED)
         return target

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
 from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from engine.errors import ExperimentError
-from engine.files import read_raw
+from engine.files import read_source
 from engine.presets import preset_path
 
 from .document import MERGED, ExperimentDocument, default_experiment
@@ -36,7 +36,7 @@ from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED, TrainingControll
 from .validation import Validator
 from .status_bar import StatusBar
 from .widgets import VerticalScrollArea, install_style
-from .window_actions import install_actions, update_controls
+from .window_actions import add_toolbars, install_actions, update_controls
 
 __all__ = ["MainWindow", "default_experiment", "first_size", "side_width"]
 
@@ -78,10 +78,7 @@ class MainWindow(QMainWindow):
         self.x_mode, self.log_lr, self.log_loss, self.smoothing = c.x_mode, c.log_lr, c.log_loss, c.smoothing
         self.compare_a, self.compare_b = c.compare_a, c.compare_b
         install_actions(self)
-        self.toolbars = [self.training_bar, *c.toolbars]
-        for toolbar in self.toolbars:
-            toolbar.setMovable(False)
-            self.addToolBar(toolbar)
+        self.toolbars = add_toolbars(self, [self.training_bar, *c.toolbars])
         self.status = s = StatusBar(self)
         self.status_label, self.progress, self.counts = s.label, s.progress, s.counts
         self.validate_timer = QTimer(self, singleShot=True, interval=VALIDATE_MS)
@@ -114,11 +111,11 @@ class MainWindow(QMainWindow):
     dirty = property(lambda self: self.document.dirty, lambda self, value: setattr(self.document, "dirty", value))
     path = property(lambda self: self.document.path, lambda self, value: setattr(self.document, "path", value))
 
-    def load_raw(self, raw: dict | None, path: Path | None, name: str) -> None:
+    def load_raw(self, raw: dict | None, path: Path | None, name: str, source: str | None = None) -> None:
         """Open ``raw`` (read from ``path`` when None: ExperimentError if it cannot be read)."""
-        raw = read_raw(path) if raw is None else raw
+        raw, source = read_source(path) if raw is None else (raw, source)
         self.controller.reset()
-        self.document.load(raw, path, name)
+        self.document.load(raw, path, name, source)
         self.setup.set_value(raw)
         self.setup_scroll.verticalScrollBar().setValue(0)
         self.setup.editor.show_first_tab()
@@ -133,7 +130,7 @@ class MainWindow(QMainWindow):
 
     def open_raw_file(self, raw: dict, path: Path) -> None:
         """A file already read (the command line reads it first, to refuse a bad one before any window)."""
-        self.load_raw(raw, path, path.name)
+        self.load_raw(None, path, path.name)  # again, for its text: saving keeps its layout
         self.files.add_recent(path)
         self.setup_dock.raise_()
 
@@ -141,7 +138,8 @@ class MainWindow(QMainWindow):
         if self.controller.state in (RUNNING, PAUSED) or not self.files.confirm_discard():
             return
         title = next((t for n, t, _ in preset_entries() if n == name), name)
-        self.load_raw(read_raw(preset_path(name)), None, f"example {title}")
+        raw, text = read_source(preset_path(name))
+        self.load_raw(raw, None, f"example {title}", text)
         self.show_status(f"Opened the example \u201c{title}\u201d: press Start (F5) to train it.")
 
     def _edited(self) -> None:

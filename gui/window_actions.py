@@ -16,7 +16,7 @@ from .plot_controls import steady_width
 from .presentation import SCALES
 from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED
 
-__all__ = ["install_actions", "update_controls", "SPEEDS"]
+__all__ = ["add_toolbars", "install_actions", "update_controls", "SPEEDS"]
 
 SPEEDS = [("full speed", None), ("50 epochs/s", 50.0), ("10 epochs/s", 10.0), ("4 epochs/s", 4.0),
           ("2 epochs/s", 2.0), ("1 epoch/s", 1.0)]
@@ -33,6 +33,14 @@ def _action(window, text: str, slot, shortcut=None, tip: str = "") -> QAction:
     action.setToolTip(f"{tip or text} ({QKeySequence(shortcut).toString()})" if shortcut is not None else tip or text)
     action.triggered.connect(slot)
     return action
+
+
+def add_toolbars(window, toolbars: list) -> list:
+    """The window's toolbars, fixed in place (a classroom window must not lose one by a stray drag)."""
+    for toolbar in toolbars:
+        toolbar.setMovable(False)
+        window.addToolBar(toolbar)
+    return toolbars
 
 
 def install_actions(w) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import tomllib
 
 import pytest
@@ -96,3 +97,35 @@ def test_merged_edits_replay_what_the_session_recorded():
     replay = TrainingSession(loads_experiment(__import__("tomli_w").dumps(merged)))
     replay.run()
     assert replay.snapshot()[0].step_lr.tobytes() == session.snapshot()[0].step_lr.tobytes()
+
+
+def test_saving_keeps_the_files_comments_and_layout(tmp_path):
+    """A preset saved unchanged is the preset as written; an edit rewrites only its own line."""
+    from engine.presets import preset_path
+    from gui.document import ExperimentDocument
+
+    text = preset_path("manual-vs-steplr").read_text()
+    path = tmp_path / "e.toml"
+    path.write_text(text)
+    document = ExperimentDocument()
+    document.open(path)
+    document.save(tmp_path / "same.toml")
+    assert (tmp_path / "same.toml").read_text() == text
+    raw = copy.deepcopy(document.raw)
+    raw["runs"][0]["optimizer"]["lr"] = 0.0123
+    document.edit(raw)
+    document.save(tmp_path / "edited.toml")
+    written = (tmp_path / "edited.toml").read_text().splitlines()
+    new = [line for line in written if line not in text.splitlines()]
+    assert len(new) == 1 and "0.0123" in new[0]
+    assert [line for line in text.splitlines() if line.lstrip().startswith("#")] == \
+        [line for line in written if line.lstrip().startswith("#")]
+    assert tomllib.loads("\n".join(written)) == raw
+
+
+def test_a_layout_that_cannot_hold_the_change_falls_back_to_plain_toml():
+    from engine.files import keep_layout
+
+    assert keep_layout("epochs = 3 # three\n", {"epochs": 4}) == "epochs = 4 # three\n"
+    assert keep_layout("epochs = 3\n", {"epochs": 3.0}) != "epochs = 3\n"  # 3.0 is not 3 in TOML
+    assert keep_layout("not toml [", {"epochs": 3}) is None
