@@ -166,25 +166,30 @@ class TrainingSession:
         return running
 
     def run(self, on_epoch: Callable[[Progress], None] | None = None, *, max_steps: int | None = None,
-            until_epoch_end: bool = False) -> Progress:
+            until_epoch_end: bool = False, stop_requested: Callable[[], bool] | None = None) -> Progress:
         """Train until finished, stopped, ``max_steps`` more steps, or (optionally) the end of this epoch.
 
         Honours :meth:`pause` (waits between steps) and :meth:`stop` (returns). A stop
         requested before ``run`` begins ends it at once: the request is consumed when ``run``
         returns, so a stop sent just as another thread starts a run is never lost. ``on_epoch``
         is called in this thread after every epoch.
+
+        ``stop_requested``, if given, is asked before every step (of the whole session: every
+        run has done step t, or none has) and ends the run when it answers True. It suits a
+        signal handler that only sets a flag (the CLI's Ctrl-C): :meth:`stop` takes a lock,
+        which a handler interrupting this thread must not.
         """
         try:
-            return self._run(on_epoch, max_steps, until_epoch_end)
+            return self._run(on_epoch, max_steps, until_epoch_end, stop_requested)
         finally:
             self._stop.clear()
 
-    def _run(self, on_epoch, max_steps, until_epoch_end) -> Progress:
+    def _run(self, on_epoch, max_steps, until_epoch_end, stop_requested) -> Progress:
         done = 0
         last_epoch_end = time.perf_counter()
         stop, resumed, steps_per_epoch = self._stop, self._resumed, self.steps_per_epoch
         more = not self.finished
-        while more and not stop.is_set():
+        while more and not stop.is_set() and not (stop_requested is not None and stop_requested()):
             if not resumed.is_set():
                 resumed.wait(0.05)
                 continue
