@@ -1,15 +1,38 @@
 """The headless command line: ``run``, ``presets`` and ``describe``. Never imports Qt.
 
 Exit codes: 0 done (a diverged run included: divergence is a result), 1 a run failed
-inside torch, 2 the input cannot run (bad experiment, preset, state file or arguments),
-130 interrupted (results so far are still written).
+inside torch, or the results could not all be written at the end (stderr says what was
+and what was not), 2 the input cannot run (bad experiment, preset, state file or arguments,
+--out or --save-state unusable: all checked before the first step), 130 interrupted.
+
+Interrupts: SIGINT (Ctrl-C) and SIGTERM are the same request, and both exit 130 (SIGTERM
+too: it is a request to stop, answered like Ctrl-C, not a crash). Training stops between
+two steps of the whole session (every run has done the same steps), so a state saved then
+resumes to an uninterrupted run's results byte for byte; the results so far and the state
+are then written, and an interrupt that arrives while they are written waits until they
+are. An interrupt before the first step writes nothing. A step is never cut short, so one
+slow step (a big LBFGS run) delays the stop by that step.
+
+Outputs: the three CSV files are written as one set (temporary files beside them, renamed
+into place only when all are complete; see engine/results.py): an earlier set in --out is
+replaced whole, and the summary says so, or left whole. The state file is written the same
+way, on its own. If writing fails at the end (a full disk), what is complete is kept (the
+new CSV files only if they replace nothing), no partial file is left, and exit is 1 (also
+when interrupted: that the files are missing matters more). A signal the process was started
+with ignored (``nohup``, ``cmd &`` in a script) stays ignored.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
+import signal
 import sys
 import textwrap
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ExperimentError, StateFileError
@@ -118,25 +141,181 @@ class _Reporter:
             self.bar.close()
 
 
-def _summary(session, paths) -> None:
-    import math
-
-    results = session.snapshot()
-    width = max(len(r.name) for r in results)
+def _summary(session, files, state: Path | None) -> None:
+    width = max(len(r.name) for r in session.runs)
     print(f"{'run':<{width}}  {'status':<8}  {'epochs':>6}  {'train_loss':>11}  {'val_loss':>11}  last lr")
-    for run, r in zip(session.runs, results):
+    for run in session.runs:
+        recorder = run.recorder  # the last epoch's row only: no copy of the whole run
+        r = recorder.snapshot(steps_from=recorder.n_steps, epochs_from=max(recorder.n_epochs - 1, 0),
+                              events_from=len(recorder.events))
         train = f"{r.train_loss[-1]:.4g}" if len(r.train_loss) else "-"
         val = f"{r.val_loss[-1]:.4g}" if len(r.val_loss) and not math.isnan(r.val_loss[-1]) else "-"
         lrs = ", ".join(f"{g['lr']:.4g}" for g in run.optimizer.param_groups)
-        print(f"{r.name:<{width}}  {run.status:<8}  {len(r.epoch):>6}  {train:>11}  {val:>11}  {lrs}")
-    print("wrote " + ", ".join(str(p) for p in paths))
+        print(f"{run.name:<{width}}  {run.status:<8}  {recorder.n_epochs:>6}  {train:>11}  {val:>11}  {lrs}")
+    print("wrote " + ", ".join(str(p) for p in [*files.written, *([state] if state else [])])
+          + _replaced_note(files))
+
+
+class _Interrupt:
+    """SIGINT (Ctrl-C) and SIGTERM only set a flag while ``run`` works.
+
+    Training checks it between two steps of the whole session (every run has done step t,
+    or none has), so the state saved is one an uninterrupted run passes through; writing is
+    never cut short. The handlers are installed only in the main thread, and not for a
+    signal the process was started with ignored (``nohup``, background jobs).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.received: int | None = None
+        self._previous: dict = {}
+
+    def requested(self) -> bool:
+        return self.received is not None
+
+    def _handle(self, signum, frame) -> None:
+        self.received = signum  # nothing else: this runs between any two bytecodes of the main thread
+
+    def __enter__(self) -> "_Interrupt":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                if signal.getsignal(sig) is not signal.SIG_IGN:
+                    self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for sig, previous in self._previous.items():
+            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
+
+
+class _Snapshots(Sequence):
+    """Each run's results, copied only when read: the CSV writer reads one run at a time, so
+    writing holds one run's copy at most, not every run's."""
+
+    def __init__(self, session):
+        self.runs = session.runs
+
+    def __len__(self) -> int:
+        return len(self.runs)
+
+    def __getitem__(self, index):
+        return self.runs[index].recorder.snapshot()
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not os.path.lexists(path) and path.parent != path:
+        path = path.parent
+    return path
+
+
+def _writable_dir(path: Path) -> bool:
+    return os.access(path, os.W_OK | os.X_OK)
+
+
+def _check_out(out: Path) -> str | None:
+    """Why results cannot be written into ``out`` (None if they can)."""
+    from .results import RESULT_FILES
+
+    if os.path.lexists(out):
+        if not out.is_dir():
+            return "exists and is not a directory"
+        if not _writable_dir(out):
+            return "the directory is not writable"
+        for name in RESULT_FILES:
+            earlier = out / name
+            if earlier.is_dir() and not earlier.is_symlink():
+                return f"{name} there is a directory, where the results would go"
+            if earlier.exists() and not os.access(earlier, os.W_OK):
+                return (f"{name} there is read-only; earlier results would be replaced as a set "
+                        f"(make them writable, remove them, or choose another --out)")
+        return None
+    base = _nearest_existing(out.parent)
+    if not base.is_dir():
+        return f"cannot be created: {base} is not a directory"
+    if not _writable_dir(base):
+        return f"cannot be created: {base} is not writable"
+    return None
+
+
+def _check_state(state: Path, out: Path) -> str | None:
+    """Why the training state cannot be written to ``state`` (None if it can)."""
+    from .results import RESULT_FILES
+
+    if state.absolute() == out.absolute():
+        return "is the directory the results go to"
+    if state.is_dir():
+        return "is a directory"
+    if state.absolute() in {(out / name).absolute() for name in RESULT_FILES}:
+        return "is one of the result files"
+    directory = state.absolute().parent
+    if not os.path.lexists(directory):
+        if directory == out.absolute():
+            return None  # the results' directory, created before the state is written
+        return f"the directory {state.parent} does not exist"
+    if not directory.is_dir():
+        return f"{state.parent} is not a directory"
+    if not _writable_dir(directory):
+        return f"the directory {state.parent} is not writable"
+    if state.exists() and not os.access(state, os.W_OK):
+        return "is read-only"
+    return None
+
+
+def _check_outputs(args, out: Path) -> str | None:
+    """--out and --save-state, checked before anything trains: a message naming the path, or None."""
+    try:
+        problem = _check_out(out)
+        if problem:
+            return f"--out {out}: {problem}" if args.out else f"--out (default) {out}: {problem}"
+        if args.save_state:
+            problem = _check_state(Path(args.save_state), out)
+            if problem:
+                return f"--save-state {args.save_state}: {problem}"
+    except OSError as error:  # e.g. a name too long
+        return f"{error.filename or out}: {error.strerror or error}"
+    return None
+
+
+def _reason(error: BaseException) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def _write_state(session, path: Path) -> BaseException | None:
+    """Save the state (atomically); the error if it could not be, with no partial file left."""
+    from .checkpoint import save_state
+
+    try:
+        save_state(session, path)
+    except (OSError, RuntimeError) as error:  # torch's writer reports a full disk as a RuntimeError
+        with contextlib.suppress(OSError):  # save_state writes NAME.partial, then renames it
+            path.with_name(path.name + ".partial").unlink(missing_ok=True)
+        return error
+    return None
+
+
+def _replaced_note(files) -> str:
+    return f" (earlier results in {files.paths[0].parent} replaced)" if files.replaced else ""
 
 
 def _run(args) -> int:
-    from .checkpoint import load_state, save_state
+    with _Interrupt() as interrupt:
+        return _train_and_write(args, interrupt)
+
+
+def _train_and_write(args, interrupt: _Interrupt) -> int:
+    out = Path(args.out) if args.out else Path("results") / (args.preset or Path(args.experiment).stem)
+    problem = _check_outputs(args, out)
+    if problem:
+        return _error(problem)
+
+    from .checkpoint import load_state
     from .files import load_experiment
     from .presets import preset_path
-    from .results import write_results
+    from .results import write_result_files
     from .session import TrainingSession
 
     import torch
@@ -151,27 +330,45 @@ def _run(args) -> int:
         session = TrainingSession(experiment, state=state)
     except (ExperimentError, StateFileError) as error:
         return _error(str(error))
-    out = Path(args.out) if args.out else Path("results") / (args.preset or Path(args.experiment).stem)
+    start = session.position
     reporter = _Reporter(session, args.quiet)
-    code = EXIT_OK
     try:
-        session.run(on_epoch=reporter)
-    except KeyboardInterrupt:
-        code = EXIT_INTERRUPTED
+        session.run(on_epoch=reporter, stop_requested=interrupt.requested)
     finally:
         reporter.close()
-    try:
-        paths = write_results(session.snapshot(), out)
-        if args.save_state:
-            save_state(session, args.save_state)
-            paths.append(Path(args.save_state))
-    except OSError as error:
-        return _error(f"cannot write results: {error}")
-    if code == EXIT_INTERRUPTED:
-        print(f"interrupted at epoch {session.epoch}; results so far written to {out}", file=sys.stderr)
-        return code
+    if interrupt.requested() and session.position == start:
+        print("interrupted before the first step; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+    files = write_result_files(_Snapshots(session), out, keep_complete=True)
+    state_path = Path(args.save_state) if args.save_state else None
+    state_error = _write_state(session, state_path) if state_path else None
+
+    where = f"at epoch {session.epoch} (step {session.position} of {session.total_steps})"
+    if files.errors or state_error:
+        if interrupt.requested():
+            print(f"interrupted {where}", file=sys.stderr)
+        if len({id(error) for error in files.errors.values()}) == 1 and len(files.errors) > 1:
+            print(f"error: cannot write {out}: {_reason(next(iter(files.errors.values())))}", file=sys.stderr)
+        else:
+            for failed, error in files.errors.items():
+                print(f"error: cannot write {failed}: {_reason(error)}", file=sys.stderr)
+        if state_error:
+            print(f"error: cannot write the state {state_path}: {_reason(state_error)}", file=sys.stderr)
+        written = [*files.written, *([state_path] if state_path and not state_error else [])]
+        missing = [*files.not_written, *([state_path] if state_error else [])]
+        print("written: " + (", ".join(map(str, written)) or "nothing") + _replaced_note(files), file=sys.stderr)
+        print("not written: " + ", ".join(map(str, missing))
+              + (f" (the earlier results in {out} were left as they were)" if files.earlier_kept else ""),
+              file=sys.stderr)
+        return EXIT_FAILED
+    if interrupt.requested():
+        saved = f", the state to {state_path}" if state_path else ""
+        print(f"interrupted {where}; results so far written to {out}{saved}{_replaced_note(files)}",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
     if not args.quiet:
-        _summary(session, paths)
+        _summary(session, files, state_path)
     return EXIT_FAILED if session.failed else EXIT_OK
 
 
