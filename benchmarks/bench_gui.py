@@ -413,7 +413,6 @@ def throughput(app, bench: Window) -> list[Figure]:
     for x_mode in ("epoch", "step"):
         bench.window.x_mode.setCurrentIndex(bench.window.x_mode.findData(x_mode))
         headless, windows, ratios, lateness, cpus, headless_cpu = [], [], [], [], [], []
-        bench.window.live.redraw_ms.clear()
         BUSY.clear()
         for _ in range(PAIRS):
             h = headless_steps_per_second(experiment, headless_cpu)
@@ -430,8 +429,7 @@ def throughput(app, bench: Window) -> list[Figure]:
               f"({min(windows):.0f}-{max(windows):.0f}); ratio median {ratio:.3f}, range "
               f"{min(ratios):.3f}-{max(ratios):.3f}; pairs: " + ", ".join(f"{r:.3f}" for r in ratios))
         print(f"             main-thread latency (10 ms timer, {len(lateness)} ticks while training) "
-              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms; window redraw median "
-              f"{statistics.median(bench.window.live.redraw_ms or [float('nan')]):.1f} ms (last 200)")
+              f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {worst:.1f} ms")
         med = lambda values: statistics.median(values)  # noqa: E731
         print(f"             CPU, share of one core (median): headless {med(c[0] for c in headless_cpu):.2f}; "
               f"windowed: engine process {med(c[1] for c in cpus):.2f}, window process {med(c[0] for c in cpus):.2f}")

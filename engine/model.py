@@ -16,7 +16,7 @@ from torch import nn
 
 from .config import DataConfig
 
-__all__ = ["Net", "build_model", "Dataset", "make_dataset", "output_size"]
+__all__ = ["Net", "build_model", "Dataset", "make_dataset"]
 
 
 class Net(nn.Module):
@@ -30,10 +30,6 @@ class Net(nn.Module):
         if self.variant == "article":
             return self.layer(input)
         return self.layer2(torch.tanh(self.layer(input)))
-
-
-def output_size(variant: str) -> int:
-    return 2 if variant == "article" else 10
 
 
 def build_model(variant: str, seed: int) -> Net:

@@ -8,10 +8,7 @@ from torch import nn
 from .config import GroupConfig, RunConfig
 from .registry import optimizer_spec
 
-__all__ = ["group_dict", "build_optimizer", "group_modules", "MOMENTUM_KEYS"]
-
-# Where an optimizer keeps the momentum a cycling scheduler (CyclicLR, OneCycleLR) moves.
-MOMENTUM_KEYS = ("momentum", "betas")
+__all__ = ["group_dict", "build_optimizer", "group_modules"]
 
 
 def group_dict(model: nn.Module, group: GroupConfig) -> dict:

@@ -37,7 +37,6 @@ class LiveView(QObject):
         self.reported: set[int] = set()
         self.started_at = 0.0
         self.started_position = 0
-        self.redraw_ms: list[float] = []
         self.behind: set[str] = set()   # plots ("lr", "loss") not yet redrawn with the newest rows
         self.last_part: str | None = None
         self.recorded_seen: list[int] = []
@@ -147,7 +146,6 @@ class LiveView(QObject):
             w.progress.setValue(0)
             w.counts.setText("")
             return
-        began = time.perf_counter()
         w.plots.set_results([s.results() for s in self.controller.series], part)
         self._report_failures(snapshot)
         self._show_progress(snapshot)
@@ -155,8 +153,6 @@ class LiveView(QObject):
             self.predict_from_here(index)  # what torch now does with the edit, from the run's state
         if part is None:
             self.refresh_state()
-        self.redraw_ms.append((time.perf_counter() - began) * 1000)
-        del self.redraw_ms[:-200]
 
     def _show_progress(self, snapshot) -> None:
         w = self.window

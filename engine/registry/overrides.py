@@ -14,7 +14,7 @@ from ..fieldtypes import (Choice, Expression, Number, NumberList, NumberTuple, P
                           SchedulerList, Unavailable)
 
 __all__ = ["OPTIMIZER_BOUND", "SCHEDULER_BOUND", "OPTIMIZER_COMMON", "OPTIMIZERS", "SCHEDULERS",
-           "INTERVALS", "MONITORS", "LR_EDIT_EFFECTS"]
+           "INTERVALS", "MONITORS"]
 
 # Parameters the engine supplies itself.
 OPTIMIZER_BOUND = {"params"}
@@ -139,7 +139,6 @@ OVERWRITES = ("overwrites the edit at its next step (it computes the lr from bas
               "rebase to scale the rest of the schedule instead")
 BOUNDED = ("overwrites the edit at its next step (it sets the lr from its own base/max lr); "
            "rebase to scale them")
-LR_EDIT_EFFECTS = {"carries_on": CARRIES_ON, "overwrites": OVERWRITES, "bounded": BOUNDED}
 
 # Per scheduler: a plain summary where torch's first line misleads or says little (LambdaLR's
 # is "Sets the initial learning rate."; StepLR, MultiStepLR and ExponentialLR keep torch's),

@@ -91,6 +91,3 @@ class ClassSpec:
     def trial_limits(self) -> dict[str, int]:
         """The options the trial step lowers (see :attr:`ParamSpec.trial_limit`)."""
         return {n: p.trial_limit for n, p in self.params.items() if p.trial_limit is not None}
-
-    def defaults(self) -> dict[str, Any]:
-        return {n: p.default for n, p in self.params.items() if not p.required}

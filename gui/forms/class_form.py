@@ -60,9 +60,6 @@ class ClassForm(QWidget):
             editor.blockSignals(False)
             editor.set_error(editor.check())
 
-    def field_errors(self) -> dict[str, str]:
-        return {name: e.error for name, e in self.editors.items() if e.error}
-
 
 class ClassPicker(QWidget):
     """Pick a class of the registry and edit it: the optimizer and scheduler editors' shared part.
