@@ -6,8 +6,8 @@ given an ``EngineClient(mode="process")`` whatever ``LRLAB_ENGINE`` says), offsc
 methods are timed by class-level wrappers installed here (:func:`instrument`), to say where
 the main thread's time went; gui/ itself is not changed.
 
-1. Training throughput, window (plots live, redrawn at 20 Hz) vs headless, x in epochs and in
-   steps: interleaved pairs (headless, windowed, headless, windowed, ...) of RAW (two runs,
+1. Training throughput, window (plots live: lr and loss plots redrawn in turns, ~10 Hz each)
+   vs headless, x in epochs and in steps: interleaved pairs (headless, windowed, headless, windowed, ...) of RAW (two runs,
    26 steps an epoch; 150 epochs instead of 300, to fit four pairs per x mode in the time).
    Headless is ``TrainingSession(experiment).run()`` in this process with one torch thread, as
    the engine process has. A windowed run is timed from the engine's ``running`` state message
