@@ -202,6 +202,10 @@ class _Snapshots(Sequence):
     def __getitem__(self, index):
         return self.runs[index].recorder.snapshot()
 
+    def __iter__(self):  # (Sequence's own keeps the item it gave until the next one is made)
+        for run in self.runs:
+            yield run.recorder.snapshot()
+
 
 def _nearest_existing(path: Path) -> Path:
     while not os.path.lexists(path) and path.parent != path:

@@ -59,6 +59,7 @@ def _epoch_rows(results: Iterable[RunResults]):
         for a, b in _chunks(len(r.epoch)):
             yield _per_group(r.name, zip(r.epoch[a:b].tolist()), r.epoch_lr[a:b].tolist(),
                              zip(r.train_loss[a:b].tolist(), map(_number, r.val_loss[a:b].tolist())))
+        del r  # before the next run is read: one run's copy at a time
 
 
 def _step_rows(results: Iterable[RunResults]):
@@ -66,11 +67,14 @@ def _step_rows(results: Iterable[RunResults]):
         for a, b in _chunks(len(r.step)):
             yield _per_group(r.name, zip(r.step[a:b].tolist(), r.step_epoch[a:b].tolist()),
                              r.step_lr[a:b].tolist(), zip(r.step_loss[a:b].tolist()))
+        del r
 
 
 def _event_rows(results: Iterable[RunResults]):
     for r in results:
-        yield ((r.name, e.step, e.epoch, e.kind, "" if e.group is None else e.group, e.detail) for e in r.events)
+        name, events = r.name, r.events
+        del r
+        yield ((name, e.step, e.epoch, e.kind, "" if e.group is None else e.group, e.detail) for e in events)
 
 
 def _temporary(path: Path, kind: str) -> Path:
