@@ -18,6 +18,8 @@ import signal
 import subprocess
 import sys
 import tracemalloc
+import weakref
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -305,6 +307,29 @@ def test_csv_writing_memory_does_not_grow_with_the_rows(tmp_path, monkeypatch):
     # whole .tolist() copies took ~200 bytes a row (10 MB for these 50,000); chunks take the same for any length
     assert large < 1.5 * small, (small, large)
     assert large < 1_000_000, large
+
+
+def test_the_writer_holds_one_run_at_a_time(tmp_path):
+    """Results read lazily (as the CLI reads them from the recorders) are let go run by run."""
+    alive = []
+
+    class Lazy(Sequence):
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, index):
+            raise AssertionError("read in order, once per file")
+
+        def __iter__(self):
+            for i in range(len(self)):
+                results = None  # this generator's own reference
+                assert [ref() for ref in alive if ref() is not None] == [], "an earlier run is still held"
+                results = _recorded(f"run{i}", steps=30)
+                alive.append(weakref.ref(results))
+                yield results
+
+    write_results(Lazy(), tmp_path)
+    assert len(alive) == 9  # 3 runs x 3 files
 
 
 def test_a_failed_rename_puts_the_earlier_set_back(tmp_path, monkeypatch):
