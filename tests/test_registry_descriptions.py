@@ -19,8 +19,8 @@ from engine.registry import (OPTIMIZERS, SCHEDULERS, overrides, torch_optimizer_
 ROOT = Path(__file__).resolve().parent.parent
 ALL = {**OPTIMIZERS, **SCHEDULERS}
 # The keys each per-class table may use: a typo ("sumary") must not silently stop applying.
-OPTIMIZER_KEYS = {"summary", "params", "unsupported", "max_groups"}
-SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "nested", "length"}
+OPTIMIZER_KEYS = {"summary", "params", "unsupported", "max_groups", "lr_note", "lr_note_if"}
+SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "nested", "length", "fractional"}
 
 
 def test_every_override_names_a_real_class_and_known_keys():

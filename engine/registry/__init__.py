@@ -78,6 +78,9 @@ def _build_schedulers() -> dict[str, ClassSpec]:
                                        default_interval=table.get("interval", "epoch"),
                                        lr_edit_effect=table.get("effect", ""),
                                        length_option=table.get("length"),
+                                       length_factors=tuple(table.get("length_factors", ())),
+                                       steps_with_metric=bool(table.get("monitor")),
+                                       expression_calls=dict(table.get("calls", {})),
                                        summary=table.get("summary"),
                                        extra={"nested": bool(table.get("nested"))})
     return specs

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..fieldtypes import (Choice, Expression, Number, NumberList, NumberTuple, PerGroup,
                           SchedulerList, Unavailable)
+from .spec import AFTER_INITIAL, CYCLE_OR_COUNT
 
 __all__ = ["OPTIMIZER_BOUND", "SCHEDULER_BOUND", "OPTIMIZER_COMMON", "OPTIMIZERS", "SCHEDULERS",
            "INTERVALS", "MONITORS"]
@@ -28,7 +29,7 @@ UNIT = Number(ge=0, le=1)
 
 # Applied to every optimizer that has a parameter of this name.
 OPTIMIZER_COMMON = {
-    "lr": POSITIVE,
+    "lr": NON_NEGATIVE,  # torch: 0.0 <= lr (0 pauses a group)
     "eps": NON_NEGATIVE,
     "weight_decay": NON_NEGATIVE,
     "momentum": NON_NEGATIVE,
@@ -154,6 +155,8 @@ SCHEDULERS: dict[str, dict] = {
                                     "lr_lambda(epoch), so the factors compound: a constant 0.95 is an "
                                     "exponential decay.",
                          "params": {"lr_lambda": PerGroup(Expression("epoch", "0.95"))},
+                         # its initial step keeps the lrs: torch calls lr_lambda from epoch 1
+                         "calls": {"lr_lambda": AFTER_INITIAL},
                          "effect": CARRIES_ON},
     "StepLR": {"params": {"step_size": COUNT, "gamma": POSITIVE}, "effect": CARRIES_ON},
     "MultiStepLR": {"params": {"milestones": NumberList(COUNT), "gamma": POSITIVE}, "effect": CARRIES_ON},
@@ -189,20 +192,21 @@ SCHEDULERS: dict[str, dict] = {
                    "over step_size_down (mode or scale_fn can shrink the swing). It replaces the optimizer's lr "
                    "with base_lr and, by default, moves momentum the opposite way.",
         "params": {
-            "base_lr": PerGroup(NON_NEGATIVE), "max_lr": PerGroup(POSITIVE),
+            "base_lr": PerGroup(NON_NEGATIVE), "max_lr": PerGroup(NON_NEGATIVE),
             "step_size_up": COUNT, "step_size_down": {"type": COUNT, "default": None},
             "gamma": POSITIVE,
             "scale_fn": {"type": Expression("x", "1 / (2 ** (x - 1))"), "default": None},
             "base_momentum": PerGroup(NON_NEGATIVE), "max_momentum": PerGroup(NON_NEGATIVE),
         },
         "interval": "step", "effect": BOUNDED,
+        "calls": {"scale_fn": CYCLE_OR_COUNT},
     },
     "OneCycleLR": {
         "summary": "Raises each group's lr from max_lr / div_factor to max_lr over the first pct_start of "
                    "total_steps, then anneals it far below its start (the start / final_div_factor). It ignores "
                    "the optimizer's lr and, by default, moves momentum the opposite way.",
         "params": {
-            "max_lr": PerGroup(POSITIVE),
+            "max_lr": PerGroup(NON_NEGATIVE),
             "total_steps": {"type": COUNT, "default": None},
             "epochs": {"type": COUNT, "default": None},
             "steps_per_epoch": {"type": COUNT, "default": None},
@@ -210,7 +214,9 @@ SCHEDULERS: dict[str, dict] = {
             "base_momentum": PerGroup(NON_NEGATIVE), "max_momentum": PerGroup(NON_NEGATIVE),
         },
         "interval": "step", "effect": BOUNDED,
-        "length": "total_steps",  # left out: the run's scheduler steps (schedulers.onecycle_total_steps)
+        # left out: epochs x steps_per_epoch if both are given, else the run's scheduler steps
+        # (schedulers.scheduler_length)
+        "length": "total_steps", "length_factors": ("epochs", "steps_per_epoch"),
     },
     "ReduceLROnPlateau": {
         "summary": "Multiplies each group's lr by factor (default 0.1) when the monitored loss has not improved "

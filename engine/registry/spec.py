@@ -7,7 +7,18 @@ from typing import Any
 
 from ..fieldtypes import FieldType
 
-__all__ = ["REQUIRED", "ParamSpec", "ClassSpec"]
+__all__ = ["REQUIRED", "ParamSpec", "ClassSpec", "EVERY_COUNT", "AFTER_INITIAL", "CYCLE_OR_COUNT"]
+
+# What torch passes a scheduler's expression option (``ClassSpec.expression_calls``) while the
+# scheduler counts (its ``last_epoch``) from 0, when it is built, to its last step ``n``:
+# 0 to n: the initial step at construction calls it too (LambdaLR's lr_lambda)
+EVERY_COUNT = "every_count"
+# 1 to n: the initial step keeps the lrs without calling it (MultiplicativeLR's get_lr while
+# _is_initial); 0 too when a SequentialLR restarts the scheduler at its milestone (_update_lr(0))
+AFTER_INITIAL = "after_initial"
+# CyclicLR's scale_fn, by scale_mode: "cycle", the cycle number floor(1 + count / (step_size_up +
+# step_size_down)) from 1; "iterations", the count itself, 0 to n
+CYCLE_OR_COUNT = "cycle_or_count"
 
 
 class _Required:
@@ -80,6 +91,13 @@ class ClassSpec:
     # the option the engine derives from the run's length (its scheduler steps: epochs x steps
     # per epoch, or epochs) when the experiment leaves it out, e.g. OneCycleLR's total_steps
     length_option: str | None = None
+    # options whose product gives that length instead (OneCycleLR: epochs x steps_per_epoch)
+    length_factors: tuple[str, ...] = ()
+    # stepped with a metric (scheduler.step(loss): ReduceLROnPlateau), so it cannot be nested in
+    # SequentialLR or ChainedScheduler, which step theirs without one (torch refuses it)
+    steps_with_metric: bool = False
+    # what torch passes each expression option (EVERY_COUNT when not listed), see expression_values
+    expression_calls: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -91,3 +109,25 @@ class ClassSpec:
     def trial_limits(self) -> dict[str, int]:
         """The options the trial step lowers (see :attr:`ParamSpec.trial_limit`)."""
         return {n: p.trial_limit for n, p in self.params.items() if p.trial_limit is not None}
+
+    @property
+    def nestable(self) -> bool:
+        """Whether it can be one of SequentialLR's or ChainedScheduler's schedulers."""
+        return not self.steps_with_metric
+
+    def expression_values(self, name: str, options: dict, last: int, restarted: bool = False) -> range:
+        """The values torch passes expression option ``name`` of this scheduler (set to ``options``,
+        torch's defaults for the rest) while its count goes from 0 to ``last``; ``restarted``: a
+        SequentialLR restarts it at 0 at its milestone (a step at 0 outside the initial one)."""
+        calls = self.expression_calls.get(name, EVERY_COUNT)
+        if calls == AFTER_INITIAL:
+            return range(0 if restarted else 1, last + 1)
+        if calls == CYCLE_OR_COUNT:
+            def get(key: str):
+                return options[key] if options.get(key) is not None else self.params[key].default
+
+            if get("scale_mode") == "cycle":
+                up = get("step_size_up")
+                size = up + (get("step_size_down") or up)
+                return range(1, int(1 + last / size) + 1)
+        return range(0, last + 1)
