@@ -97,6 +97,9 @@ def _describe(args) -> int:
         print(f"Not available here: {spec.unsupported}\n")
     if spec.lr_edit_effect:
         print(f"An lr edited mid-run: {spec.lr_edit_effect}.\n")
+    if spec.lr_note:
+        print(textwrap.fill(f"The lr in param_groups (the lr column): {spec.lr_note}.", 88,
+                            subsequent_indent="  ") + "\n")
     for param in spec.params.values():
         print(f"  {param.name}: {param.describe()}")
         if param.doc:
