@@ -1,5 +1,8 @@
 """The article's examples as ready-made experiments (``resources/presets/*.toml``).
 
+Found by :mod:`engine.resources`, in an installed wheel or in a checkout; when neither has any
+preset (a broken install), :class:`~engine.resources.ResourcesMissing` says so.
+
 >>> [p.name for p in list_presets()][:3]
 ['optimizer-attributes', 'train-only-layer', 'per-layer-lr']
 >>> list_presets()[5].title
@@ -13,10 +16,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ExperimentError, show_value
+from .resources import ResourcesMissing, candidates, resource_dir
 
 __all__ = ["PRESETS_DIR", "ARTICLE_ORDER", "Preset", "list_presets", "preset_path"]
 
-PRESETS_DIR = Path(__file__).resolve().parent.parent / "resources" / "presets"
+
+def _find() -> Path | None:
+    try:
+        return resource_dir("presets")
+    except ResourcesMissing:
+        return None  # importing this module still works (the window opens); using it says why not
+
+
+PRESETS_DIR: Path | None = _find()
 
 # The order the article shows its examples in; a preset not named here comes after, by name.
 ARTICLE_ORDER = (
@@ -48,13 +60,22 @@ def _read(path: Path) -> Preset:
 def list_presets() -> list[Preset]:
     """Every preset, in the article's order (:data:`ARTICLE_ORDER`), then any other by name."""
     rank = {name: i for i, name in enumerate(ARTICLE_ORDER)}
-    paths = sorted(PRESETS_DIR.glob("*.toml"), key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
+    paths = sorted(_directory().glob("*.toml"), key=lambda p: (rank.get(p.stem, len(rank)), p.stem))
+    if not paths:
+        raise ResourcesMissing("presets", [PRESETS_DIR])
     return [_read(path) for path in paths]
 
 
 def preset_path(name: str) -> Path:
-    path = PRESETS_DIR / f"{name}.toml"
+    path = _directory() / f"{name}.toml"
     if not name or "/" in name or "\\" in name or not path.is_file():
         names = ", ".join(p.name for p in list_presets())
         raise ExperimentError("--preset", f"unknown preset {show_value(name)}; available: {names}")
     return path
+
+
+def _directory() -> Path:
+    """:data:`PRESETS_DIR`, or :class:`ResourcesMissing` naming where the presets were looked for."""
+    if PRESETS_DIR is None:
+        raise ResourcesMissing("presets", candidates("presets"))
+    return PRESETS_DIR

@@ -125,6 +125,13 @@ def run_app(args) -> int:
     raw, path, problem = read_experiment(args)
     if problem is not None:
         return _error(problem)
+    from engine.errors import ExperimentError
+    from engine.presets import list_presets
+
+    try:
+        list_presets()  # the Examples panel shows them: an install without them says so here
+    except ExperimentError as error:
+        return _error(str(error))
 
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
