@@ -5,14 +5,22 @@ The headless commands import only ``engine``; Qt is imported only for the window
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+
+
+def _prog() -> str:
+    """How the person started it: ``python main.py`` from the checkout, ``lrlab`` installed."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return "python main.py" if name in ("", "main.py", "-c") else name
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     from engine.cli import build_parser
 
-    parser, subparsers = build_parser(prog="python main.py")
+    parser, subparsers = build_parser(prog=_prog())
     gui = subparsers.add_parser("gui", help="open the desktop window (the default)",
                                 description="Open the desktop window.")
     _gui_arguments(gui)
@@ -40,6 +48,13 @@ def _gui_arguments(parser) -> None:
     parser.add_argument("--settings", metavar="FILE",
                         help="keep the window's settings in FILE instead of your own "
                              "(also: environment variable LRLAB_SETTINGS)")
+
+
+def gui_main(argv: list[str] | None = None) -> int:
+    """``lrlab-gui [FILE] [--preset NAME] ...``: the window's own arguments, without the ``gui`` word."""
+    parser = argparse.ArgumentParser(prog=_prog(), description="Open the desktop window.")
+    _gui_arguments(parser)
+    return _gui(parser.parse_args(sys.argv[1:] if argv is None else list(argv)))
 
 
 def _gui(args) -> int:

@@ -132,7 +132,7 @@ def test_lrlab_run_trains_a_preset_and_writes_its_csvs(installed):
 
 def test_lrlab_gui_opens_a_preset_in_the_window(installed):
     picture = installed[2] / "window.png"
-    result = _run(installed, "lrlab-gui", "gui", "--preset", "steplr", "--screenshot", str(picture), "--quit")
+    result = _run(installed, "lrlab-gui", "--preset", "steplr", "--screenshot", str(picture), "--quit")
     assert result.returncode == 0, result.stderr
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -151,7 +151,7 @@ def without_resources(installed):
 
 
 @pytest.mark.parametrize("command", [("lrlab", "run", "--preset", "steplr", "--out", "out", "--quiet"),
-                                     ("lrlab-gui", "gui", "--quit")], ids=["run", "gui"])
+                                     ("lrlab-gui", "--quit")], ids=["run", "gui"])
 def test_missing_resources_are_one_error_line_not_a_traceback(without_resources, command):
     result = _run(without_resources, *command)
     assert result.returncode == 2
