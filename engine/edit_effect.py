@@ -126,7 +126,7 @@ def edit_effect(before: Prediction, after: Prediction, group: int, t: int, sched
         return "no effect: the lr already had that value"
     complete = before.complete and after.complete and len(a) == len(b)
     stops = [e for e in after.results.events if e.kind in ("diverged", "error", "stopped")]
-    if stops and not after.complete:  # e.g. an lr below CosineAnnealingLR's eta_min, driven negative
+    if stops and not after.complete:  # e.g. an lr driven beyond what float32 parameters can take
         return f"the run stops at step {stops[-1].step}: {stops[-1].detail}"
     if complete and n == 1:
         return "the run ends before the next step"
@@ -137,6 +137,9 @@ def edit_effect(before: Prediction, after: Prediction, group: int, t: int, sched
         return "kept" if complete else f"kept as far as the prediction goes (step {t + n - 1})"
     rejoin = t + last + 1  # the first step from which both are equal to the end
     step_interval = scheduler is not None and scheduler.interval == "step"
+    # stepped after every optimizer step too, with epoch + i / steps_per_epoch: its counts (T_0)
+    # are epochs, and an epoch's start is not where they run out (one step behind), so none is named
+    fractional = scheduler is not None and scheduler.interval == "fractional"
 
     def at(step: int) -> str:
         return f"epoch {step // steps_per_epoch}" if step % steps_per_epoch == 0 else f"step {step}"
@@ -149,12 +152,14 @@ def edit_effect(before: Prediction, after: Prediction, group: int, t: int, sched
         return f"dropped at {at(rejoin)}"
     if step_interval:
         next_step, count, where = t + 1, rejoin, f"step {rejoin}"
+    elif fractional:
+        next_step, count, where = t + 1, -1, at(rejoin)
     else:
         next_step = (t // steps_per_epoch + 1) * steps_per_epoch
         count, where = rejoin // steps_per_epoch, at(rejoin)
     named = _option_named(scheduler, count)
     if rejoin <= next_step:
-        if step_interval:
+        if step_interval or fractional:
             return f"overwritten at the next step ({where}: {named})" if named else "overwritten at the next step"
         return f"overwritten at the next scheduler step ({where}{': ' + named if named else ''})"
     with np.errstate(invalid="ignore", divide="ignore"):

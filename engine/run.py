@@ -22,13 +22,15 @@ from .config import Edit, Experiment, GroupConfig, MODULES
 from .model import Dataset, build_model
 from .optimizers import build_optimizer, group_dict, group_modules
 from .recorder import Event, RunRecorder
+from .registry import OPTIMIZERS
 from .schedulers import adopt_new_group, build_scheduler, rebase_group, scheduler_steps
 
 __all__ = ["RunTrainer", "ScheduleProbe", "shuffle_seed", "RUNNING", "FINISHED", "DIVERGED", "FAILED", "STOPPED"]
 
 RUNNING, FINISHED, DIVERGED, FAILED, STOPPED = "running", "finished", "diverged", "failed", "stopped"
 
-# torch multiplies float32 parameters by the lr: a larger (or non-finite) lr cannot be applied.
+# torch multiplies float32 parameters by the lr: a larger one (either sign), or one that is not a
+# number, cannot be applied. A negative lr within range trains on as in torch (up the gradient).
 FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 
@@ -57,11 +59,14 @@ class RunTrainer:
         self.optimizer = build_optimizer(cfg, self.model)
         self.modules = group_modules(cfg)
         self.scheduler: ls.LRScheduler | None = None
-        self.step_interval = False
+        # when scheduler.step() is called: after every step (step_interval), after every step with
+        # epoch + i / steps_per_epoch (fractional: torch's per-batch idiom), else after every epoch
+        self.step_interval = self.fractional = False
         if cfg.scheduler is not None:
             steps = scheduler_steps(cfg.scheduler, experiment.epochs, self.steps_per_epoch)
             self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, steps)
             self.step_interval = cfg.scheduler.interval == "step"
+            self.fractional = cfg.scheduler.interval == "fractional"
         self.closure_step = isinstance(self.optimizer, torch.optim.LBFGS)
         defaults = self.optimizer.defaults
         self.momentum_key = "betas" if "betas" in defaults else "momentum" if "momentum" in defaults else None
@@ -76,6 +81,7 @@ class RunTrainer:
         self.epoch_x = self.epoch_y = None
         self.loss_sum = 0.0
         self.epoch_lrs: list[float] = []
+        self.negative_groups: set[int] = set()  # groups whose lr was negative at the last step
         self.gradient_checked: set[int] = set()
         # (t, schedule_state()) taken at the top of the last step that received commands:
         # what the schedule would have done without them is predicted from it.
@@ -105,9 +111,13 @@ class RunTrainer:
         groups = self.optimizer.param_groups
         lrs = [g["lr"] for g in groups]
         for lr in lrs:
-            if not 0 <= lr <= FLOAT32_MAX:
-                self._diverge(t, epoch, "an lr left the range float32 parameters can take")
-                return
+            if not 0 <= lr <= FLOAT32_MAX:  # rare: negative, out of range or not a number
+                if not self._check_lrs(t, epoch, lrs):
+                    return
+                break
+        else:
+            if self.negative_groups:
+                self.negative_groups = set()
         if len(self.epoch_lrs) < len(lrs):
             self.epoch_lrs.extend(lrs[len(self.epoch_lrs):])
         key = self.momentum_key
@@ -124,8 +134,24 @@ class RunTrainer:
         self.loss_sum += loss * x.shape[0]
         if self.step_interval:
             self.scheduler.step()
+        elif self.fractional:
+            self.scheduler.step(epoch + i / self.steps_per_epoch)
         if i == self.steps_per_epoch - 1:
             self._end_epoch(epoch, t)
+
+    def _check_lrs(self, t: int, epoch: int, lrs: list[float]) -> bool:
+        """Lrs outside ``[0, FLOAT32_MAX]``: False (the run has diverged) when one cannot be applied;
+        a negative one trains on as in torch, with a note the step a group's lr turns negative."""
+        for lr in lrs:
+            if not -FLOAT32_MAX <= lr <= FLOAT32_MAX:
+                self._diverge(t, epoch, "an lr left the range float32 parameters can take")
+                return False
+        negative = {gi for gi, lr in enumerate(lrs) if lr < 0}
+        for gi in sorted(negative - self.negative_groups):
+            self._event(t, epoch, "note", gi, f"lr {_fmt(lrs[gi])} is negative: torch applies it as it is, "
+                        "so this group steps up the gradient (gradient ascent: the loss can grow)")
+        self.negative_groups = negative
+        return True
 
     def _apply_due_edits(self, t: int) -> None:
         while self.edit_position < len(self.edits) and \
@@ -171,12 +197,21 @@ class RunTrainer:
                 if module not in self.modules and "all" not in self.modules:
                     self._event(t, epoch, "frozen", None,
                                 f"{module} is in no param group: the optimizer never updates it")
+            self._note_step_size(t)
         manual = self.config.manual
         if manual is not None and manual.fires_at(epoch):
             for group in self.optimizer.param_groups:
                 group["lr"] *= manual.factor
             lrs = ", ".join(_fmt(g["lr"]) for g in self.optimizer.param_groups)
             self._event(t, epoch, "manual_decay", None, f"every lr x {manual.factor}: now {lrs}")
+
+    def _note_step_size(self, t: int) -> None:
+        """A note at the run's first step where the lr in param_groups is not the step size
+        (the registry's ``lr_note``: ASGD, Rprop, Adafactor, Adagrad with lr_decay)."""
+        spec = OPTIMIZERS[self.config.optimizer.type]
+        if spec.lr_note and (spec.lr_note_if is None
+                             or any(g.get(spec.lr_note_if) for g in self.optimizer.param_groups)):
+            self._event(t, 0, "note", None, f"the lr column is not {spec.name}'s step size: {spec.lr_note}")
 
     def _end_epoch(self, epoch: int, t: int) -> None:
         train_loss = self.loss_sum / self.n_train
@@ -185,7 +220,7 @@ class RunTrainer:
         if self.n_val and not math.isfinite(val_loss):
             self._diverge(t, epoch, f"validation loss became {val_loss} at epoch {epoch}")
             return
-        if self.scheduler is not None and not self.step_interval:
+        if self.scheduler is not None and not self.step_interval and not self.fractional:
             if isinstance(self.scheduler, ls.ReduceLROnPlateau):
                 if self.trains:
                     monitor = self.config.scheduler.monitor
@@ -304,6 +339,8 @@ class RunTrainer:
         * ``edit_position``: how many of the config's scheduled edits have been applied;
         * ``status``, and ``epoch_lrs`` (the lrs of the current epoch's first step, recorded
           at the epoch's end).
+        * ``negative_groups``: the groups whose lr was negative at the last step (a group's lr
+          turning negative is noted once, the step it does).
 
         The manual decay needs nothing: whether it fires is a function of the epoch alone.
         :meth:`ScheduleProbe.load_schedule_state` continues a schedule from this record.
@@ -314,6 +351,7 @@ class RunTrainer:
             "groups": groups, "modules": list(self.modules),
             "scheduler": copy.deepcopy(self.scheduler.state_dict()) if self.scheduler is not None else None,
             "edit_position": self.edit_position, "status": self.status, "epoch_lrs": list(self.epoch_lrs),
+            "negative_groups": sorted(self.negative_groups),
         }
 
     # -- training-state files -------------------------------------------------------------
@@ -347,6 +385,9 @@ class RunTrainer:
         self.recorded_edits = [parse_edit(e, "recorded_edits", self.config.optimizer.type)
                                for e in state["recorded_edits"]]
         self.recorder.load_state_dict(state["recorder"])
+        if self.recorder.n_steps:  # the groups whose lr was negative at the step before t
+            last = self.recorder.snapshot(steps_from=self.recorder.n_steps - 1).step_lr[0]
+            self.negative_groups = {gi for gi, lr in enumerate(last) if lr < 0}
         self.status = state["status"]
         self.edit_position = sum(1 for e in self.edits if e.at_step(self.steps_per_epoch) < t)
         self._sync_next_edit()
@@ -403,4 +444,5 @@ class ScheduleProbe(RunTrainer):
         self._sync_next_edit()
         self.status = state["status"]
         self.epoch_lrs = list(state["epoch_lrs"])
+        self.negative_groups = set(state.get("negative_groups", ()))
         self._shuffle(torch.arange(self.n_train))  # mid-epoch, the probe's (empty) batches must exist

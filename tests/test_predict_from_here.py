@@ -19,9 +19,10 @@ from engine.config import GroupConfig
 from engine.edit_effect import FADED, PLATEAU_EFFECT, edit_effect
 from engine.preview import predict_from
 from engine.registry import SCHEDULERS
-from engine.run import DIVERGED, ScheduleProbe
+from engine.run import FINISHED, ScheduleProbe
 from engine.session import TrainingSession
 from tests.engine_helpers import experiment, train
+from tests.plain_torch import train as plain_train
 from tests.test_schedules import GOLDEN
 
 EPOCHS, SPE = 30, 4  # samples 128, batch 32, no validation set
@@ -171,7 +172,8 @@ def test_the_state_is_plain_data_and_never_changed_by_predicting():
                        "edits": [{"epoch": 12, "lr": 0.05, "rebase": True}]}], epochs=EPOCHS)
     session = session_at(exp, 30)
     state = session.runs[0].schedule_state()
-    assert set(state) == {"groups", "modules", "scheduler", "edit_position", "status", "epoch_lrs"}
+    assert set(state) == {"groups", "modules", "scheduler", "edit_position", "status", "epoch_lrs",
+                          "negative_groups"}
     live = session.runs[0].optimizer.param_groups[0]
     assert "params" not in state["groups"][0] and state["groups"][0]["lr"] == live["lr"]
     frozen = pickle.dumps(state)
@@ -254,13 +256,28 @@ def test_cosine_annealing_with_a_high_eta_min_fades():
 
 
 def test_cosine_annealing_drives_an_lr_below_eta_min_negative_on_its_way_up():
-    """Past T_max the cosine climbs by multiplying (lr - eta_min): below eta_min, that goes down."""
+    """Past T_max the cosine climbs by multiplying (lr - eta_min): below eta_min, that goes down, here
+    below 0 (step 16) and back up to eta_min exactly at 3 x T_max. torch trains on with the negative
+    lrs (gradient ascent) and so does the engine, noting the step the lr turns negative."""
     sched = {**COSINE, "eta_min": 0.09, "interval": "step"}
-    note = effect(sched, 14, 0.03)
-    assert note.startswith("the run stops at step 16: an lr left the range")
+    assert effect(sched, 14, 0.03) == "fades: rejoins the original schedule at step 30 (3 × T_max)"
     exp = experiment([{"optimizer": SGD, "scheduler": sched, "edits": [{"step": 14, "lr": 0.03}]}], epochs=EPOCHS)
     session, (trained,) = train(exp)
-    assert session.runs[0].status == DIVERGED and trained.events[-1].step == 16
+
+    def edit(t, optimizer):
+        if t == 14:
+            optimizer.param_groups[0]["lr"] = 0.03
+
+    def cosine(optimizer):
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=10, eta_min=0.09)
+
+    reference = plain_train(lambda model: torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), epochs=EPOCHS,
+                            interval="step", before=edit, make_scheduler=cosine)
+    assert session.runs[0].status == FINISHED
+    assert trained.step_lr[:, 0].tolist() == [lrs[0] for lrs in reference.lrs]
+    assert trained.step_loss.tolist() == reference.losses
+    assert reference.lrs[15][0] > 0 > reference.lrs[16][0] and reference.lrs[30][0] == 0.09
+    assert [(e.step, e.kind) for e in trained.events if e.kind == "note"] == [(16, "note")]
 
 
 def test_closed_form_schedulers_overwrite_an_edit_at_their_next_step():

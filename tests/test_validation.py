@@ -194,7 +194,7 @@ CASES = [
     ("interval-batch", sched(type="StepLR", step_size=2, interval="batch"), "runs[0].scheduler.interval",
      'expected one of "epoch", "step", got "batch"'),
     ("plateau-interval-step", sched(type="ReduceLROnPlateau", interval="step"), "runs[0].scheduler.interval",
-     'expected one of "epoch", got "step"'),
+     'stepped with an epoch\'s loss (scheduler.step(metrics)) at the end of each epoch, so "step" is not available'),
     ("interval-on-nested", sched(type="SequentialLR", milestones=[2], schedulers=[
         {"type": "StepLR", "step_size": 2, "interval": "step"}, {"type": "ExponentialLR", "gamma": 0.9}]),
      "runs[0].scheduler.schedulers[0].interval", "set interval on the outer scheduler"),

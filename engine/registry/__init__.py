@@ -11,6 +11,7 @@ once: its type and range, its default, and torch's own words for it.
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 
 import torch.optim
 import torch.optim.lr_scheduler as lr_scheduler
@@ -50,17 +51,49 @@ def _build_optimizers() -> dict[str, ClassSpec]:
                                        overrides={**common, **table.get("params", {})},
                                        unsupported=table.get("unsupported"),
                                        max_groups=table.get("max_groups"),
+                                       lr_note=table.get("lr_note", ""),
+                                       lr_note_if=table.get("lr_note_if"),
                                        summary=table.get("summary"))
     return specs
 
 
-def _engine_params(table: dict) -> dict[str, ParamSpec]:
-    # ReduceLROnPlateau is stepped with an epoch's loss, so it only runs per epoch.
-    intervals = ("epoch",) if table.get("monitor") else overrides.INTERVALS
+@dataclass(frozen=True)
+class IntervalChoice(Choice):
+    """``interval``: the values a class offers, and the reason for each one it refuses."""
+
+    refused: tuple[tuple[str, str], ...] = ()
+
+    def check(self, value, path: str):
+        for name, reason in self.refused:
+            if value == name:
+                raise ExperimentError(path, reason)
+        return super().check(value, path)
+
+
+def _engine_params(name: str, cls: type, table: dict) -> dict[str, ParamSpec]:
+    if table.get("monitor"):
+        # ReduceLROnPlateau is stepped with an epoch's loss, so it only runs per epoch.
+        refused = tuple((interval, (f"{name} is stepped with an epoch's loss (scheduler.step(metrics)) at the "
+                                    f'end of each epoch, so "{interval}" is not available; use "epoch"'))
+                        for interval in ("step", "fractional"))
+        intervals = ("epoch",)
+    elif table.get("fractional"):
+        intervals, refused = (*overrides.INTERVALS, "fractional"), ()
+    else:
+        detail = ("passing one is deprecated" if "epoch" in inspect.signature(cls.step).parameters
+                  else "it takes no argument")
+        intervals, refused = overrides.INTERVALS, (("fractional", (
+            f'{name}.step() takes no epoch ({detail}), so "fractional" is not available: it calls '
+            "scheduler.step(epoch + i / steps_per_epoch) after batch i, the per-batch idiom torch documents "
+            'for CosineAnnealingWarmRestarts; use "epoch" or "step"')),)
+    doc = 'when the engine calls scheduler.step(): after every "epoch" or after every optimizer "step"'
+    if "fractional" in intervals:
+        doc = ('when the engine calls scheduler.step(): after every "epoch", after every optimizer "step", '
+               'or "fractional": scheduler.step(epoch + i / steps_per_epoch) after batch i of each epoch, '
+               "torch's documented per-batch idiom (the lr of batch i + 1 is the schedule's at "
+               "epoch + i / steps_per_epoch: one batch behind)")
     params = {"interval": ParamSpec(
-        "interval", Choice(intervals), table.get("interval", "epoch"),
-        'when the engine calls scheduler.step(): after every "epoch" or after every optimizer "step"',
-        engine=True)}
+        "interval", IntervalChoice(intervals, refused), table.get("interval", "epoch"), doc, engine=True)}
     if table.get("monitor"):
         params["monitor"] = ParamSpec(
             "monitor", Choice(overrides.MONITORS), "val_loss",
@@ -74,8 +107,9 @@ def _build_schedulers() -> dict[str, ClassSpec]:
         table = overrides.SCHEDULERS.get(name, {})
         specs[name] = build_class_spec(cls, bound=overrides.SCHEDULER_BOUND,
                                        overrides=table.get("params", {}),
-                                       engine_params=_engine_params(table),
+                                       engine_params=_engine_params(name, cls, table),
                                        default_interval=table.get("interval", "epoch"),
+                                       steps_with_epoch=bool(table.get("fractional")),
                                        lr_edit_effect=table.get("effect", ""),
                                        length_option=table.get("length"),
                                        length_factors=tuple(table.get("length_factors", ())),

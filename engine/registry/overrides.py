@@ -69,7 +69,11 @@ OPTIMIZERS: dict[str, dict] = {
                          "by a rectification term."},
     "Adagrad": {"summary": "Divides each parameter's step by the square root of the sum of all its past squared "
                            "gradients, so each parameter's effective lr only ever shrinks, fastest where "
-                           "gradients are large."},
+                           "gradients are large.",
+                "lr_note": "with lr_decay > 0, Adagrad steps with lr / (1 + (step - 1) * lr_decay), step "
+                           "counting each parameter's steps from 1, so its step size is that much smaller "
+                           "than the lr in param_groups",
+                "lr_note_if": "lr_decay"},
     "Adadelta": {"summary": "Scales each parameter's step by the ratio of two running averages, of its past squared "
                             "updates and of its squared gradients (rho: how slowly they forget); lr (default 1.0) "
                             "multiplies the result."},
@@ -77,11 +81,18 @@ OPTIMIZERS: dict[str, dict] = {
                            "squared gradients (alpha: how slowly it forgets); momentum and centered are options."},
     "ASGD": {"summary": "Averaged SGD: SGD whose step size shrinks as steps accumulate (lambd, alpha), which also "
                         "averages the parameters from step t0 on (default 1e6) in the optimizer's state; the "
-                        "model keeps training with the unaveraged weights."},
+                        "model keeps training with the unaveraged weights.",
+             "lr_note": "ASGD steps with eta, not lr: after each step it sets eta = lr / (1 + lambd * lr * step) "
+                        "** alpha from that step's lr (the first step uses lr itself), so a changed lr reaches "
+                        "the step size one step later, and the step size shrinks as steps accumulate"},
     "Adafactor": {
         "summary": "A memory-saving relative of Adam without momentum: for a weight matrix it keeps running "
                    "averages of squared gradients per row and per column, not per entry. Its step is relative: "
                    "min(lr, 1/sqrt(step)) times the parameter's root-mean-square.",
+        "lr_note": "Adafactor scales each update by min(lr, 1/sqrt(step)) times the parameter's root-mean-square "
+                   "(at least eps[1]): lr only caps the relative step 1/sqrt(step), so changing lr changes the "
+                   "update only while lr is below 1/sqrt(step) (with the default lr 0.01, for the first "
+                   "10,000 steps); weight_decay uses lr itself (each step shrinks weights by lr * weight_decay)",
         "params": {
             "eps": {"type": NumberTuple((NON_NEGATIVE, NON_NEGATIVE))},
             "beta2_decay": Number(le=0),
@@ -91,6 +102,9 @@ OPTIMIZERS: dict[str, dict] = {
         "summary": "Resilient backpropagation: uses only the sign of each gradient. Each weight's own step size "
                    "grows by etas[1] while its gradient keeps its sign and shrinks by etas[0] when it flips, "
                    "within step_sizes; lr is only the first step size.",
+        "lr_note": "Rprop reads lr only at a parameter's first step, as its initial step size; from then on each "
+                   "weight's own step size is all it uses, so changing lr later (a schedule, the manual decay, "
+                   "an edit) changes nothing: a scheduled Rprop trains exactly like an unscheduled one",
         "params": {
             "etas": NumberTuple((Number(gt=0, lt=1), Number(gt=1))),
             "step_sizes": NumberTuple((NON_NEGATIVE, POSITIVE)),
@@ -131,6 +145,7 @@ OPTIMIZERS: dict[str, dict] = {
     },
 }
 
+# "fractional" too where a class's step() takes an epoch (its "fractional" trait)
 INTERVALS = ("epoch", "step")
 MONITORS = ("val_loss", "train_loss")
 
@@ -163,12 +178,16 @@ SCHEDULERS: dict[str, dict] = {
     "ConstantLR": {"summary": "Multiplies each group's lr by factor (default 1/3) during the first total_iters "
                               "scheduler steps, then restores the full lr.",
                    "params": {"factor": Number(gt=0, le=1), "total_iters": NON_NEGATIVE_COUNT},
-                   "effect": CARRIES_ON},
+                   "effect": "carries on from the edited lr (it multiplies the current lr): at total_iters it "
+                             "multiplies it by 1/factor, so an lr edited, or a group added, before then "
+                             "jumps to 1/factor times its value there"},
     "LinearLR": {"summary": "Multiplies each group's lr by a factor that moves in a straight line from "
                             "start_factor to end_factor over total_iters scheduler steps, then stays at end_factor. "
                             "With the defaults (1/3 up to 1) it is a warm-up to the full lr.",
                  "params": {"start_factor": Number(gt=0, le=1), "end_factor": UNIT, "total_iters": COUNT},
-                 "effect": CARRIES_ON},
+                 "effect": "carries on from the edited lr (it multiplies the current lr by each step's change "
+                           "of factor): an lr edited, or a group added, before total_iters keeps moving with "
+                           "the factor, to end_factor / (the factor then) times its value at total_iters"},
     "ExponentialLR": {"params": {"gamma": POSITIVE}, "effect": CARRIES_ON},
     "PolynomialLR": {"summary": "Decays each group's lr to 0 over total_iters scheduler steps along a polynomial "
                                 "of the given power (power=1: a straight line), then keeps it at 0.",
@@ -186,7 +205,9 @@ SCHEDULERS: dict[str, dict] = {
                    "it at the initial value: the first restart comes after T_0 scheduler steps, and each cycle "
                    "is T_mult times longer than the one before.",
         "params": {"T_0": COUNT, "T_mult": COUNT, "eta_min": NON_NEGATIVE},
-        "effect": OVERWRITES},
+        "effect": OVERWRITES,
+        # its step(epoch) takes a fractional epoch: torch's per-batch idiom, interval = "fractional"
+        "fractional": True},
     "CyclicLR": {
         "summary": "Sweeps each group's lr between base_lr and max_lr: up over step_size_up scheduler steps, down "
                    "over step_size_down (mode or scale_fn can shrink the swing). It replaces the optimizer's lr "
@@ -232,7 +253,11 @@ SCHEDULERS: dict[str, dict] = {
                                 "milestone a scheduler restarts its count from 0.",
                      "params": {"schedulers": SchedulerList(),
                                 "milestones": NumberList(COUNT, min_length=0, increasing=True)},
-                     "effect": "depends on the scheduler active at that epoch", "nested": True},
+                     "effect": "follows the active scheduler's rule until the next milestone, where the next "
+                               "scheduler starts over from its base lrs and drops the edit (a MultiplicativeLR "
+                               "there carries on from the current lr); rebase to scale every scheduler's base "
+                               "lrs instead",
+                     "nested": True},
     "ChainedScheduler": {"summary": "Steps every one of its schedulers, in order, at each scheduler step, so their "
                                     "changes to the lr combine (e.g. ConstantLR's lowered start with "
                                     "ExponentialLR's decay).",

@@ -85,8 +85,16 @@ class ClassSpec:
     unsupported: str | None = None
     # optimizers only: torch's LBFGS takes exactly one param group
     max_groups: int | None = None
+    # optimizers only: what the lr in param_groups (the lr column) really does when it is not
+    # the step size (ASGD, Rprop, Adafactor, Adagrad with lr_decay); ``lr_note_if`` names the
+    # option that must be set (not 0, not None) in some group for it to hold (None: always)
+    lr_note: str = ""
+    lr_note_if: str | None = None
     # schedulers only
     default_interval: str = "epoch"
+    # step() takes an epoch (torch documents scheduler.step(epoch + i / iters) after batch i):
+    # the class offers interval = "fractional"
+    steps_with_epoch: bool = False
     lr_edit_effect: str = ""
     # the option the engine derives from the run's length (its scheduler steps: epochs x steps
     # per epoch, or epochs) when the experiment leaves it out, e.g. OneCycleLR's total_steps
