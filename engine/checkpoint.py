@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import pickle
 import warnings
 import zipfile
@@ -59,11 +60,21 @@ def session_state(session: "TrainingSession") -> dict:
 
 
 def save_state(session: "TrainingSession", path: str | Path) -> None:
-    """Write the session's state to ``path`` (atomically: a crash never leaves half a file)."""
+    """Write the session's state to ``path`` atomically: through a temporary file of this process
+    beside it, renamed into place, so a crash, a full disk or a second process saving to the
+    same path never leaves half a file or a stray partial one. OSError when it cannot be
+    written (torch reports a full disk as a RuntimeError: said as an OSError here)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".partial")
-    torch.save(session_state(session), tmp)
-    tmp.replace(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        torch.save(session_state(session), tmp)
+        tmp.replace(path)
+    except RuntimeError as error:
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}: {str(error).strip().splitlines()[0]}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _verify_checksums(path: Path) -> None:

@@ -69,7 +69,10 @@ def _error(message: str) -> int:
 def _presets(args) -> int:
     from .presets import list_presets
 
-    presets = list_presets()
+    try:
+        presets = list_presets()
+    except ExperimentError as error:  # the data files are missing (a broken install)
+        return _error(str(error))
     width = max(len(p.name) for p in presets)
     for preset in presets:
         text = f"{preset.title}: {preset.description}" if preset.description else preset.title

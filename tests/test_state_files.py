@@ -446,3 +446,17 @@ def test_the_readme_shows_the_refusal_of_a_derived_length_as_the_cli_prints_it(t
     save_state(session, tmp_path / "s.pt")
     message = refusal(tmp_path / "s.pt", make(epochs=6, runs=runs))
     assert f"\nerror: {message}\n" in (ROOT / "README.md").read_text()
+
+
+def test_a_state_that_cannot_be_written_leaves_no_partial_file_and_says_oserror(exp, tmp_path, monkeypatch):
+    session = TrainingSession(exp)
+    session.run(max_steps=2)
+
+    def full_disk(obj, f, *args, **kwargs):
+        Path(f).write_bytes(b"half")
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    with pytest.raises(OSError, match="cannot write .*state.pt"):
+        save_state(session, tmp_path / "state.pt")
+    assert list(tmp_path.iterdir()) == []

@@ -159,7 +159,6 @@ def test_missing_resources_are_one_error_line_not_a_traceback(without_resources,
     assert "reinstall lrlab" in result.stderr and "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="engine/cli.py's `presets` command does not catch ExperimentError yet")
 def test_lrlab_presets_without_resources_is_one_error_line(without_resources):
     result = _run(without_resources, "lrlab", "presets")
     assert result.returncode == 2 and "Traceback" not in result.stderr
