@@ -30,5 +30,10 @@ class OptimizerEditor(ClassPicker):
             else:
                 item.setToolTip(spec.summary)
 
+    def describe(self, name: str) -> str:
+        spec = self.specs[name]
+        note = f"\nThe lr in param_groups (the lr column): {spec.lr_note}." if spec.lr_note else ""
+        return spec.summary[:300] + note
+
     def value(self) -> dict:
         return super().value() or {"type": self.combo.currentText()}
