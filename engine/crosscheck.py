@@ -7,7 +7,7 @@ from .errors import ExperimentError, join_path, show_value
 from .expressions import ExpressionFailure, compile_expression
 from .fieldtypes import Expression, PerGroup
 from .registry import optimizer_spec, scheduler_spec
-from .schedulers import onecycle_total_steps, option, scheduler_steps
+from .schedulers import option, scheduler_length, scheduler_steps
 
 __all__ = ["check_experiment", "sweep_expressions", "MAX_EXPRESSION_CHECKS", "QUICK_EXPRESSION_CHECKS"]
 
@@ -52,6 +52,8 @@ def _sample(values: range) -> list:
 def _evaluate(sweeps: list, quick: bool):
     for field_path, function, variable, values in sweeps:
         values = values[:MAX_EXPRESSION_CHECKS]
+        if not values:  # torch never calls it (a MultiplicativeLR whose milestone the run never reaches)
+            continue
         tried = _sample(values) if quick and len(values) > QUICK_EXPRESSION_CHECKS else values
         for start in range(0, len(tried), SWEEP_SLICE):
             for x in tried[start:start + SWEEP_SLICE]:
@@ -109,24 +111,35 @@ def _check_run(experiment: Experiment, run: RunConfig, path: str, sweeps: list) 
     if run.scheduler is not None:
         run_steps = scheduler_steps(run.scheduler, experiment.epochs, experiment.steps_per_epoch)
         _check_scheduler(experiment, run, run.scheduler, join_path(path, "scheduler"), n_initial, n_groups,
-                         sweeps, steps=run_steps, top=True)
+                         sweeps, steps=run_steps, top=True, restarted=False)
 
 
-def _child_steps(cfg: SchedulerConfig, steps: int) -> list[int]:
+def _child_steps(cfg: SchedulerConfig, steps: int, restarted: bool) -> list[tuple[int, bool]]:
     """How far each scheduler nested in ``cfg`` counts (its ``last_epoch`` goes from 0 to that) when
-    ``cfg`` counts to ``steps``. ChainedScheduler steps every one of them each time; SequentialLR
-    steps only the active one, and restarts it at 0 at its milestone, so scheduler i counts from
-    milestone i-1 to the step before milestone i (or to the end); one whose milestone the run
-    never reaches only computes its first lr (at 0), when it is built."""
+    ``cfg`` counts to ``steps``, and whether torch also steps it at 0 outside its initial step
+    (``restarted``: expressions that the initial step skips see 0 then, see
+    :meth:`~engine.registry.ClassSpec.expression_values`).
+
+    ChainedScheduler steps every one of them each time (restarted as it is); SequentialLR steps
+    only the active one, and restarts it at 0 at its milestone (``_update_lr(0)``), so scheduler i
+    counts from milestone i-1 to the step before milestone i (or to the end); one whose milestone
+    the run never reaches only computes its first lr (at 0), when it is built. SequentialLR's first
+    scheduler gets an initial step again, which steps the ones nested in it at 0 (a nested
+    ChainedScheduler steps its own schedulers, not in their initial step). Anything subtler in
+    nestings of nestings the stepped schedule before training catches (:mod:`engine.trial`)."""
     if cfg.type != "SequentialLR":
-        return [steps for _ in cfg.children]
+        return [(steps, restarted) for _ in cfg.children]
     bounds = [0, *option(cfg, "milestones"), steps + 1]
-    return [max(0, min(end - 1, steps) - start) for start, end in zip(bounds, bounds[1:])]
+    return [(max(0, min(end - 1, steps) - start),
+             (restarted or bool(child.children)) if i == 0 else start <= steps)
+            for i, (child, start, end) in enumerate(zip(cfg.children, bounds, bounds[1:]))]
 
 
 def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfig, path: str,
-                     n_initial: int, n_groups: int, sweeps: list, *, steps: int, top: bool) -> None:
-    """``steps``: how far this scheduler counts in the run (the top one: every scheduler step)."""
+                     n_initial: int, n_groups: int, sweeps: list, *, steps: int, top: bool,
+                     restarted: bool) -> None:
+    """``steps``: how far this scheduler counts in the run (the top one: every scheduler step);
+    ``restarted``: see :func:`_child_steps`."""
     spec = scheduler_spec(cfg.type)
     run_steps = scheduler_steps(run.scheduler, experiment.epochs, experiment.steps_per_epoch)
     for name, value in cfg.options.items():
@@ -140,20 +153,23 @@ def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfi
     if cfg.monitor == "val_loss" and experiment.data.n_val == 0:
         raise ExperimentError(join_path(path, "monitor"), 'needs a validation set (data.val_fraction > 0); '
                               'use "train_loss" or keep some data for validation')
-    if cfg.type in ("CyclicLR", "OneCycleLR") and option(cfg, "cycle_momentum"):
+    if "cycle_momentum" in spec.params and option(cfg, "cycle_momentum"):
         optimizer = optimizer_spec(run.optimizer.type)
         if "momentum" not in optimizer.params and "betas" not in optimizer.params:
             raise ExperimentError(join_path(path, "cycle_momentum"),
                                   f"{optimizer.name} has neither momentum nor betas to cycle; "
                                   "set cycle_momentum = false")
-    if cfg.type == "OneCycleLR":
-        given = [k for k in ("epochs", "steps_per_epoch") if cfg.options.get(k) is not None]
-        if cfg.options.get("total_steps") is None and len(given) == 1:
-            raise ExperimentError(join_path(path, given[0]), "give total_steps, or both epochs and "
-                                  "steps_per_epoch, or none of them (then the cycle spans the whole run)")
-        total = onecycle_total_steps(cfg, run_steps)
+    length = spec.length_option  # the registry's length trait (OneCycleLR's total_steps)
+    if length is not None:
+        factors = spec.length_factors
+        given = [k for k in factors if cfg.options.get(k) is not None]
+        if cfg.options.get(length) is None and 0 < len(given) < len(factors):
+            raise ExperimentError(join_path(path, given[0]), f"give {length}, or both {' and '.join(factors)}, "
+                                  f"or none of them (then the {cfg.type} spans the whole run)")
+        total = scheduler_length(cfg, run_steps)
         if total < steps:
-            field = "total_steps" if cfg.options.get("total_steps") is not None else "epochs"
+            field = length if cfg.options.get(length) is not None else factors[0]
+            how = "" if field == length else f" ({' x '.join(factors)})"
             if top:
                 where = (f"in this run ({experiment.epochs} epochs"
                          + (f" x {experiment.steps_per_epoch} steps, interval = \"step\")" if cfg.interval == "step"
@@ -161,28 +177,30 @@ def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfi
             else:
                 where = "where it is nested (the scheduler steps it is active for)"
             raise ExperimentError(join_path(path, field), (
-                f"OneCycleLR is stepped {steps} times {where} but its cycle has {total} steps, and torch "
-                "refuses to step past it; leave total_steps out to fit the cycle to the run"))
-    _check_expressions(cfg, path, spec, steps, sweeps)
-    for i, (child, child_steps) in enumerate(zip(cfg.children, _child_steps(cfg, steps))):
+                f"{cfg.type} is stepped {steps} times {where} but its {length} is {total}{how}, and torch "
+                f"refuses to step past it; leave {length} out to fit it to the run"))
+    _check_expressions(cfg, path, spec, steps, restarted, sweeps)
+    for i, (child, (child_steps, child_restarted)) in enumerate(zip(cfg.children, _child_steps(cfg, steps, restarted))):
+        if i > 0 and child.children and cfg.type == "SequentialLR" and child_restarted:
+            raise ExperimentError(join_path(join_path(join_path(path, "schedulers"), i), "type"), (
+                f"torch cannot restart {child.type} at milestone {option(cfg, 'milestones')[i - 1]}: SequentialLR "
+                f"restarts the scheduler there with _update_lr(0), which {child.type} does not implement "
+                "(NotImplementedError); put it first in the SequentialLR, or the SequentialLR inside it"))
         _check_scheduler(experiment, run, child, join_path(join_path(path, "schedulers"), i),
-                         n_initial, n_groups, sweeps, steps=child_steps, top=False)
+                         n_initial, n_groups, sweeps, steps=child_steps, top=False, restarted=child_restarted)
 
 
-def _check_expressions(cfg: SchedulerConfig, path: str, spec, steps: int, sweeps: list) -> None:
+def _check_expressions(cfg: SchedulerConfig, path: str, spec, steps: int, restarted: bool, sweeps: list) -> None:
     """Compile the expressions and note the values torch will pass them (evaluated by :func:`_evaluate`),
-    so a failure is caught before training; ``steps``: how far the scheduler counts (see _child_steps)."""
+    so a failure is caught before training; ``steps``, ``restarted``: how far the scheduler counts
+    (see _child_steps). Which values a class's expressions see is the registry's
+    (:meth:`~engine.registry.ClassSpec.expression_values`: MultiplicativeLR's from epoch 1, ...)."""
     for name, value in cfg.options.items():
         param_type = spec.params[name].type
         item = param_type.item if isinstance(param_type, PerGroup) else param_type
         if not isinstance(item, Expression):
             continue
-        if name == "scale_fn":
-            size = option(cfg, "step_size_up") + (option(cfg, "step_size_down") or option(cfg, "step_size_up"))
-            values = (range(1, int(1 + steps / size) + 1) if option(cfg, "scale_mode") == "cycle"
-                      else range(0, steps + 1))
-        else:
-            values = range(0, steps + 1)
+        values = spec.expression_values(name, cfg.options, steps, restarted)
         texts = value if isinstance(value, list) else [value]
         for i, text in enumerate(texts):
             field_path = join_path(path, name) if not isinstance(value, list) else join_path(join_path(path, name), i)

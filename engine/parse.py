@@ -88,9 +88,9 @@ def parse_scheduler(raw, path: str, *, nested: bool = False) -> SchedulerConfig:
         children = tuple(parse_scheduler(c, join_path(child_path, i), nested=True)
                          for i, c in enumerate(options.pop("schedulers")))
         for i, child in enumerate(children):
-            if child.type == "ReduceLROnPlateau":
+            if not scheduler_spec(child.type).nestable:  # the registry's trait: steps with a metric
                 raise ExperimentError(join_path(join_path(child_path, i), "type"),
-                                      f"ReduceLROnPlateau cannot be nested in {spec.name}: it needs a loss "
+                                      f"{child.type} cannot be nested in {spec.name}: it needs a loss "
                                       "at every step, which the outer scheduler does not pass on")
         if "milestones" in options and len(options["milestones"]) != len(children) - 1:
             raise ExperimentError(join_path(path, "milestones"),

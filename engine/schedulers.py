@@ -30,7 +30,7 @@ from .fieldtypes import Expression, PerGroup
 from .registry import scheduler_spec
 
 __all__ = ["build_scheduler", "adopt_new_group", "rebase_group", "per_group", "option",
-           "scheduler_steps", "onecycle_total_steps"]
+           "scheduler_steps", "scheduler_length"]
 
 
 def per_group(value, index: int):
@@ -52,12 +52,22 @@ def scheduler_steps(cfg: SchedulerConfig, epochs: int, steps_per_epoch: int) -> 
     return epochs * steps_per_epoch if cfg.interval == "step" else epochs
 
 
-def onecycle_total_steps(cfg: SchedulerConfig, run_steps: int) -> int:
-    """OneCycleLR's cycle length: as given, or the run's scheduler steps when left out."""
-    if cfg.options.get("total_steps") is not None:
-        return cfg.options["total_steps"]
-    if cfg.options.get("epochs") is not None and cfg.options.get("steps_per_epoch") is not None:
-        return cfg.options["epochs"] * cfg.options["steps_per_epoch"]
+def scheduler_length(cfg: SchedulerConfig, run_steps: int) -> int | None:
+    """The length of a scheduler with the registry's length trait (``length_option``, e.g.
+    OneCycleLR's total_steps): as given, else the product of its ``length_factors`` when all are
+    given (epochs x steps_per_epoch), else ``run_steps``, the steps it is stepped in the run.
+    ``None`` for a scheduler without the trait."""
+    spec = scheduler_spec(cfg.type)
+    if spec.length_option is None:
+        return None
+    if cfg.options.get(spec.length_option) is not None:
+        return cfg.options[spec.length_option]
+    factors = [cfg.options.get(name) for name in spec.length_factors]
+    if factors and all(f is not None for f in factors):
+        product = 1
+        for f in factors:
+            product *= f
+        return product
     return run_steps
 
 
@@ -83,10 +93,10 @@ def _kwargs(cfg: SchedulerConfig, n_groups: int, run_steps: int) -> dict[str, An
         if _is_expression(param_type):
             value = _expression(param_type, value)
         kwargs[name] = value
-    if cfg.type == "OneCycleLR":
-        kwargs["total_steps"] = onecycle_total_steps(cfg, run_steps)
-        kwargs.pop("epochs", None)
-        kwargs.pop("steps_per_epoch", None)
+    if spec.length_option is not None:  # one way to give torch the length: the length option
+        kwargs[spec.length_option] = scheduler_length(cfg, run_steps)
+        for name in spec.length_factors:
+            kwargs.pop(name, None)
     return kwargs
 
 

@@ -445,7 +445,7 @@ def _cli_cases(tmp: Path) -> dict[str, tuple[Path, str]]:
         "name-1mb": GOOD.replace('name = "a"', f'name = "{"x" * 2**20}"'),
     }
     expected = {
-        "float-overflow": "error: runs[0].optimizer.lr: expected a number > 0, got an integer of 400 digits",
+        "float-overflow": "error: runs[0].optimizer.lr: expected a number >= 0, got an integer of 400 digits",
         "expression-overflow": "error: runs[0].scheduler.lr_lambda: ",
         "huge-t-max": f"error: runs[0].scheduler.T_max: expected a whole number >= 1 and <= {INTEGER_LIMIT}",
         "huge-batch": f"error: data.batch_size: expected a whole number >= 1 and <= {INTEGER_LIMIT}",

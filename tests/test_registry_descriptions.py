@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ALL = {**OPTIMIZERS, **SCHEDULERS}
 # The keys each per-class table may use: a typo ("sumary") must not silently stop applying.
 OPTIMIZER_KEYS = {"summary", "params", "unsupported", "max_groups", "lr_note", "lr_note_if"}
-SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "nested", "length", "fractional"}
+SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "nested", "length", "fractional",
+                  "length_factors", "calls"}
 
 
 def test_every_override_names_a_real_class_and_known_keys():
@@ -32,6 +33,10 @@ def test_every_override_names_a_real_class_and_known_keys():
         assert set(table) <= SCHEDULER_KEYS, name
         # a length trait names an option of the class (the one the engine derives when left out)
         assert table.get("length") is None or table["length"] in SCHEDULERS[name].params, name
+        # and its factors too; "calls" names expression options, with a known kind
+        assert set(table.get("length_factors", ())) <= set(SCHEDULERS[name].params), name
+        for option, kind in table.get("calls", {}).items():
+            assert option in SCHEDULERS[name].params and kind in {"every_count", "after_initial", "cycle_or_count"}
 
 
 @pytest.mark.parametrize("name", sorted(ALL))

@@ -120,7 +120,7 @@ def test_invalid_commands_are_refused_when_submitted():
     session = TrainingSession(make(5))
     with pytest.raises(ExperimentError, match="group index from 0 to 0"):
         session.submit(SetGroupOptions(run=0, group=3, options={"lr": 0.1}))
-    with pytest.raises(ExperimentError, match="expected a number > 0"):
+    with pytest.raises(ExperimentError, match="expected a number >= 0"):
         session.submit(SetGroupOptions(run=0, group=0, options={"lr": -1.0}))
     with pytest.raises(ExperimentError, match="unknown key"):
         session.submit(SetGroupOptions(run=0, group=0, options={"lrr": 0.1}))

@@ -69,14 +69,13 @@ CASES = [
     ("unknown-data-key", {"data.batchsize": 8}, "data.batchsize", 'did you mean "batch_size"?'),
     ("unknown-optimizer-key", {"runs[0].optimizer.betass": [0.9, 0.99]}, "runs[0].optimizer.betass",
      'did you mean "betas"?'),
-    ("lr-zero", {"runs[0].optimizer.lr": 0}, "runs[0].optimizer.lr", "expected a number > 0"),
-    ("lr-negative", {"runs[0].optimizer.lr": -0.1}, "runs[0].optimizer.lr", "expected a number > 0"),
+    ("lr-negative", {"runs[0].optimizer.lr": -0.1}, "runs[0].optimizer.lr", "expected a number >= 0"),
     ("lr-nan", {"runs[0].optimizer.lr": math.nan}, "runs[0].optimizer.lr", "got nan"),
     ("lr-inf", {"runs[0].optimizer.lr": math.inf}, "runs[0].optimizer.lr", "got inf"),
     ("lr-string", {"runs[0].optimizer.lr": "0.1"}, "runs[0].optimizer.lr", 'got "0.1"'),
     ("lr-bool", {"runs[0].optimizer.lr": True}, "runs[0].optimizer.lr", "got true"),
-    ("group-lr-zero", {"runs[0].groups": [{"module": "layer", "lr": 0}]}, "runs[0].groups[0].lr",
-     "expected a number > 0"),
+    ("group-lr-negative", {"runs[0].groups": [{"module": "layer", "lr": -0.5}]}, "runs[0].groups[0].lr",
+     "expected a number >= 0"),
     ("betas-length", {"runs[0].optimizer.betas": [0.9]}, "runs[0].optimizer.betas", "expected a list of 2 numbers"),
     ("betas-item", {"runs[0].optimizer.betas": [0.9, 1.0]}, "runs[0].optimizer.betas[1]", "< 1, got 1.0"),
     ("step-size-zero", sched(type="StepLR", step_size=0), "runs[0].scheduler.step_size",
@@ -125,6 +124,9 @@ CASES = [
      "runs[0].scheduler.schedulers[1].type", "ReduceLROnPlateau cannot be nested in SequentialLR"),
     ("plateau-in-chained", sched(type="ChainedScheduler", schedulers=[{"type": "ReduceLROnPlateau"}]),
      "runs[0].scheduler.schedulers[0].type", "cannot be nested in ChainedScheduler"),
+    ("chained-after-milestone", sched(type="SequentialLR", milestones=[2], schedulers=[
+        {"type": "StepLR", "step_size": 2}, {"type": "ChainedScheduler", "schedulers": NESTED}]),
+     "runs[0].scheduler.schedulers[1].type", "torch cannot restart ChainedScheduler at milestone 2"),
     ("nested-without-type", sched(type="ChainedScheduler", schedulers=[{"gamma": 0.9}]),
      "runs[0].scheduler.schedulers[0].type", "missing"),
     ("monitor-val-without-val", {"data.val_fraction": 0, **sched(type="ReduceLROnPlateau", monitor="val_loss")},
@@ -136,7 +138,7 @@ CASES = [
     ("onecycle-total-steps", sched(type="OneCycleLR", max_lr=0.1, total_steps=5), "runs[0].scheduler.total_steps",
      "OneCycleLR is stepped 24 times in this run (6 epochs x 4 steps"),
     ("onecycle-epochs", sched(type="OneCycleLR", max_lr=0.1, epochs=5, steps_per_epoch=4),
-     "runs[0].scheduler.epochs", "its cycle has 20 steps"),
+     "runs[0].scheduler.epochs", "its total_steps is 20 (epochs x steps_per_epoch)"),
     ("onecycle-half-given", sched(type="OneCycleLR", max_lr=0.1, epochs=6), "runs[0].scheduler.epochs",
      "give total_steps, or both epochs and steps_per_epoch"),
     ("cyclic-momentum-adagrad", {"runs[0].optimizer": {"type": "Adagrad", "lr": 0.1},
@@ -160,7 +162,8 @@ CASES = [
      "< 6 (epochs), got 6"),
     ("edit-step-too-late", {"runs[0].edits": [{"step": 24, "lr": 0.05}]}, "runs[0].edits[0].step",
      "< 24 (6 epochs x 4 steps), got 24"),
-    ("edit-lr-zero", {"runs[0].edits": [{"epoch": 1, "lr": 0}]}, "runs[0].edits[0].lr", "expected a number > 0"),
+    ("edit-lr-negative", {"runs[0].edits": [{"epoch": 1, "lr": -1e-3}]}, "runs[0].edits[0].lr",
+     "expected a number >= 0"),
     ("edit-option-not-of-optimizer", {"runs[0].edits": [{"epoch": 1, "momentum": 0.5}]}, "runs[0].edits[0].momentum",
      "unknown key"),
     ("rebase-without-lr", {"runs[0].edits": [{"epoch": 2, "weight_decay": 0.01, "rebase": True}]},
@@ -235,7 +238,7 @@ def test_non_finite_lr_in_toml(value, shown):
     text = f'epochs = 3\n[[runs]]\nname = "a"\noptimizer = {{ type = "SGD", lr = {value} }}\n'
     with pytest.raises(ExperimentError) as info:
         loads_experiment(text)
-    _check(info.value, "runs[0].optimizer.lr", f"expected a number > 0, {shown}")
+    _check(info.value, "runs[0].optimizer.lr", f"expected a number >= 0, {shown}")
 
 
 def test_wrong_type_message_reads_like_the_issue():

@@ -367,7 +367,7 @@ def test_an_add_group_command_is_recorded_and_replays(engine):
 
 @pytest.mark.parametrize("command,path,words", [
     (SetGroupOptions(run=0, group=3, options={"lr": 0.5}), "group", "group index"),
-    (SetGroupOptions(run=0, group=0, options={"lr": -1.0}), "edit.lr", "expected a number > 0"),
+    (SetGroupOptions(run=0, group=0, options={"lr": -1.0}), "edit.lr", "expected a number >= 0"),
     (SetGroupOptions(run=5, group=0, options={"lr": 0.5}), "run", "run index"),
     (SetGroupOptions(run=0, group=0, options={"nonsense": 1}), "edit.nonsense", ""),
 ], ids=["group", "negative-lr", "run", "unknown-option"])
