@@ -50,7 +50,7 @@ def test_rprop_trains_the_same_with_or_without_a_schedule():
     unscheduled = plain_train(rprop, epochs=6)
     assert scheduled.losses == unscheduled.losses  # bit for bit: lr was read once, at the first step
     assert scheduled.lrs[-1] != unscheduled.lrs[-1]
-    session, (result,) = engine_run({"type": "Rprop", "lr": 0.01}, {"type": "StepLR", "step_size": 1})
+    _, (result,) = engine_run({"type": "Rprop", "lr": 0.01}, {"type": "StepLR", "step_size": 1})
     assert result.step_loss.tolist() == scheduled.losses
     assert result.step_lr[:, 0].tolist() == [lrs[0] for lrs in scheduled.lrs]
     assert_noted(result, "Rprop")
