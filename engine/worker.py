@@ -386,7 +386,7 @@ class Worker:
         from .crosscheck import sweep_expressions
         from .parse import parse_experiment
         from .preview import SchedulePrediction
-        from .trial import trial_experiment
+        from .trial import step_schedules, trial_experiment
 
         try:
             experiment = parse_experiment(raw, trial=False, quick=True)
@@ -399,7 +399,9 @@ class Worker:
             try:
                 for _ in sweep_expressions(experiment):  # every value torch will pass, a slice at a time
                     yield
-                trial_experiment(experiment)
+                for _ in step_schedules(experiment):  # every schedule to its end, a slice at a time
+                    yield
+                trial_experiment(experiment, schedules=False)
                 self.trials.put(key, None)
             except ExperimentError as error:
                 self.trials.put(key, (error.path, error.message))
