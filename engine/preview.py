@@ -22,6 +22,7 @@ import numpy as np
 
 from .config import Experiment
 from .recorder import Event, RunRecorder, RunResults
+from .registry import SCHEDULERS
 from .run import FINISHED, RUNNING, ScheduleProbe
 
 __all__ = ["predict_schedule", "predict_from", "predict_from_stages", "SchedulePrediction", "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
@@ -136,7 +137,7 @@ def predict_schedule(experiment: Experiment, index: int, max_steps: int = MAX_PR
 
 def _has_plateau(experiment: Experiment, index: int) -> bool:
     scheduler = experiment.runs[index].scheduler
-    return scheduler is not None and any(s.type == "ReduceLROnPlateau" for s in scheduler.walk())
+    return scheduler is not None and any(SCHEDULERS[s.type].steps_with_metric for s in scheduler.walk())
 
 
 def predict_from(experiment: Experiment, index: int, state: dict, t: int, max_steps: int = MAX_PREVIEW_STEPS,

@@ -73,7 +73,7 @@ class SchedulerEditor(ClassPicker):
     def __init__(self, *, nested: bool = False, parent: QWidget | None = None):
         self.nested = nested
         self.nested_lists: dict[str, NestedSchedulers] = {}
-        specs = {n: s for n, s in SCHEDULERS.items() if not (nested and n == "ReduceLROnPlateau")}
+        specs = {n: s for n, s in SCHEDULERS.items() if s.nestable or not nested}
         super().__init__(specs, parent)  # ReduceLROnPlateau cannot be nested: torch refuses it
         self.set_value(None)
 
