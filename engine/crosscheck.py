@@ -7,7 +7,7 @@ from .errors import ExperimentError, join_path, show_value
 from .expressions import ExpressionFailure, compile_expression
 from .fieldtypes import Expression, PerGroup
 from .registry import optimizer_spec, scheduler_spec
-from .schedulers import option, scheduler_length, scheduler_steps
+from .scheduling import option, scheduler_length, scheduler_steps
 
 __all__ = ["check_experiment", "sweep_expressions", "MAX_EXPRESSION_CHECKS", "QUICK_EXPRESSION_CHECKS"]
 

@@ -30,7 +30,7 @@ from .config import SchedulerConfig
 from .fieldtypes import Number, NumberList
 from .preview import Prediction
 from .registry import scheduler_spec
-from .schedulers import option
+from .scheduling import option
 
 __all__ = ["edit_effect", "FADED", "PLATEAU_EFFECT"]
 

@@ -28,6 +28,7 @@ from .config import SchedulerConfig
 from .expressions import compile_expression
 from .fieldtypes import Expression, PerGroup
 from .registry import scheduler_spec
+from .scheduling import option, scheduler_length, scheduler_steps
 
 __all__ = ["build_scheduler", "adopt_new_group", "rebase_group", "per_group", "option",
            "scheduler_steps", "scheduler_length"]
@@ -38,37 +39,6 @@ def per_group(value, index: int):
     if isinstance(value, (list, tuple)):
         return value[index] if index < len(value) else value[0]
     return value
-
-
-def option(cfg: SchedulerConfig, name: str) -> Any:
-    """An option as set, or torch's default."""
-    if name in cfg.options:
-        return cfg.options[name]
-    return scheduler_spec(cfg.type).params[name].default
-
-
-def scheduler_steps(cfg: SchedulerConfig, epochs: int, steps_per_epoch: int) -> int:
-    """How many times the engine calls ``scheduler.step()`` in a whole run."""
-    return epochs * steps_per_epoch if cfg.interval == "step" else epochs
-
-
-def scheduler_length(cfg: SchedulerConfig, run_steps: int) -> int | None:
-    """The length of a scheduler with the registry's length trait (``length_option``, e.g.
-    OneCycleLR's total_steps): as given, else the product of its ``length_factors`` when all are
-    given (epochs x steps_per_epoch), else ``run_steps``, the steps it is stepped in the run.
-    ``None`` for a scheduler without the trait."""
-    spec = scheduler_spec(cfg.type)
-    if spec.length_option is None:
-        return None
-    if cfg.options.get(spec.length_option) is not None:
-        return cfg.options[spec.length_option]
-    factors = [cfg.options.get(name) for name in spec.length_factors]
-    if factors and all(f is not None for f in factors):
-        product = 1
-        for f in factors:
-            product *= f
-        return product
-    return run_steps
 
 
 def _expression(spec_type, value):
