@@ -190,26 +190,28 @@ def _keys(value, expected, path: str) -> dict:
     return value
 
 
-def _like(value, template, path: str, *, finite: bool = False) -> None:
+def _like(value, template, path: str, *, finite: bool = False, whole: bool = True) -> None:
     """``value`` has ``template``'s structure: the same keys, lengths, tensor shapes and dtypes,
-    and values of the same kind (numbers for numbers, equal strings, booleans and Nones)."""
+    and values of the same kind (numbers for numbers, equal strings, booleans and Nones; with
+    ``whole=False`` any number where the template has a whole one: a scheduler stepped with
+    fractional epochs keeps fractions, e.g. CosineAnnealingWarmRestarts' T_cur)."""
     if isinstance(template, dict):
         _keys(value, list(template), path)
         for key, item in template.items():
             _like(value[key], item, join_path(path, key) if isinstance(key, str) else f"{path}[{key}]",
-                  finite=finite)
+                  finite=finite, whole=whole)
     elif isinstance(template, (list, tuple)):
         if not isinstance(value, (list, tuple)) or len(value) != len(template):
             raise _Unfit(f"its {path} is {_show(value)}: expected a list of {len(template)}")
         for i, (item, item_template) in enumerate(zip(value, template)):
-            _like(item, item_template, f"{path}[{i}]", finite=finite)
+            _like(item, item_template, f"{path}[{i}]", finite=finite, whole=whole)
     elif isinstance(template, torch.Tensor):
         _tensor(value, path, shape=template.shape, dtype=template.dtype)
     elif isinstance(template, bool) or template is None or isinstance(template, str):
         if type(value) is not type(template) or value != template:
             raise _Unfit(f"its {path} is {_show(value)}, where this experiment has {_show(template)}")
     elif _is_int(template):
-        if not (_is_int(value) or (isinstance(value, float) and value.is_integer())):
+        if not (_is_int(value) or (isinstance(value, float) and (value.is_integer() or not whole))):
             raise _Unfit(f"its {path} is {_show(value)}: expected a whole number")
     elif isinstance(template, float):
         if not _is_number(value) or (finite and not math.isfinite(value)):
@@ -310,10 +312,12 @@ class _StateCheck:
             raise _Unfit(f"its {path}.scheduler is {_show(s['scheduler'])}, where the experiment "
                          f"{'has no scheduler' if template['scheduler'] is None else 'has one'}")
         if template["scheduler"] is not None:
-            _like(s["scheduler"], template["scheduler"], f"{path}.scheduler")
+            _like(s["scheduler"], template["scheduler"], f"{path}.scheduler", whole=not run.fractional)
             last = s["scheduler"].get("last_epoch")
             if trains and last is not None:
-                expected = self.position if run.step_interval else self.position // self.spe
+                # fractional: step(epoch + i / steps_per_epoch) after step i sets last_epoch to its floor
+                expected = self.position if run.step_interval else \
+                    max(self.position - 1, 0) // self.spe if run.fractional else self.position // self.spe
                 if last != expected:
                     raise _Unfit(f"its {path}.scheduler.last_epoch is {_show(last)}, but a run at the saved "
                                  f"position ({self._where()}) has stepped its scheduler {expected} times")

@@ -23,7 +23,7 @@ def option(cfg: SchedulerConfig, name: str) -> Any:
 
 def scheduler_steps(cfg: SchedulerConfig, epochs: int, steps_per_epoch: int) -> int:
     """How many times the engine calls ``scheduler.step()`` in a whole run."""
-    return epochs * steps_per_epoch if cfg.interval == "step" else epochs
+    return epochs * steps_per_epoch if cfg.interval in ("step", "fractional") else epochs
 
 
 def scheduler_length(cfg: SchedulerConfig, run_steps: int) -> int | None:

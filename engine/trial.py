@@ -90,6 +90,7 @@ def step_schedules(experiment: Experiment) -> Iterator[None]:
                 raise error.under(path) from None
             except Exception as error:
                 raise ExperimentError(path, _reason(error)) from None
+        fractional, spe = cfg.interval == "fractional", experiment.steps_per_epoch
         half = SCHEDULE_CHECK_STEPS // 2
         spans = [(1, n)] if n <= SCHEDULE_CHECK_STEPS else \
             [(1, half)] + ([] if cfg.children else [(n - half + 1, n)])
@@ -102,7 +103,10 @@ def step_schedules(experiment: Experiment) -> Iterator[None]:
                     warnings.simplefilter("ignore")
                     try:
                         for k in range(start, min(start + SCHEDULE_SLICE, last + 1)):
-                            scheduler.step()
+                            if fractional:  # as the run: step(epoch + i / steps_per_epoch) after step i
+                                scheduler.step((k - 1) // spe + ((k - 1) % spe) / spe)
+                            else:
+                                scheduler.step()
                     except Exception as error:
                         when = f"after step {k - 1}" if cfg.interval == "step" else f"after epoch {k - 1}"
                         raise ExperimentError(path, f"torch fails at scheduler step {k} of {n} ({when}): "

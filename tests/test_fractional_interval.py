@@ -71,15 +71,11 @@ def test_the_preview_steps_every_batch_and_equals_the_run():
     assert prediction.results.step_lr[:, 0].tolist() == [lrs[0] for lrs in reference.lrs]
 
 
-# engine/checkpoint.py checks a state against a fresh run's: it wants CosineAnnealingWarmRestarts'
-# T_cur whole (under "fractional" it is epoch + i / steps_per_epoch minus the cycles before) and
-# last_epoch = position // steps_per_epoch (under "fractional" it is floor(epoch + i / steps_per_epoch)
-# of the step before: (position - 1) // steps_per_epoch). Until it knows, such states are refused.
-NOT_YET = pytest.mark.xfail(strict=True, reason="checkpoint.py does not know the fractional interval yet")
-
-
-@pytest.mark.parametrize("saved_at", [2 * SPE + 1, pytest.param(3 * SPE, marks=NOT_YET),
-                                      pytest.param(3 * SPE + 2, marks=NOT_YET)])
+# engine/checkpoint.py checks a state against a fresh run's: under "fractional" CosineAnnealingWarmRestarts'
+# T_cur is epoch + i / steps_per_epoch minus the cycles before (not whole), and last_epoch is the floor of
+# the epoch passed at the step before: (position - 1) // steps_per_epoch.
+@pytest.mark.parametrize("saved_at", [2 * SPE + 1, 3 * SPE,
+                                      3 * SPE + 2])
 def test_a_fractional_run_resumes_exactly(tmp_path, saved_at):
     exp = run()
     first = TrainingSession(exp)
