@@ -7,8 +7,12 @@ Two things torch leaves to the caller are done here:
   (``base_lrs``, ``lr_lambdas``, ``max_lrs``, ``min_lrs``, ...). In torch 2.13 the next
   ``scheduler.step()`` then fails (``zip(..., strict=True)``) or, in older versions, skips
   the group. :func:`adopt_new_group` extends every list so that the new group joins the
-  schedule *with its own lr as its base lr*: from the next scheduler step it gets what it
-  would have got had it been there from the start with that lr. CyclicLR and OneCycleLR,
+  schedule *with its own lr as its base lr*. What it then gets is what torch does with a
+  group of that lr at that point, not a schedule replayed from the start: a closed-form
+  scheduler (LambdaLR, CosineAnnealingLR, ...) computes its lr from that base at once;
+  one that multiplies the current lr (StepLR, ExponentialLR) multiplies it from there on;
+  ConstantLR and LinearLR, which divide by their factor at ``total_iters``, make it jump by
+  ``1 / factor`` there, since it never had the factor applied. CyclicLR and OneCycleLR,
   which set lrs from their own bounds, give it the bounds of its entry in a per-group list
   (or the single value); a group beyond a list's end takes the list's first value.
 * **An edit that should persist** under a closed-form scheduler (LambdaLR, OneCycleLR, ...)
