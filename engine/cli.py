@@ -236,6 +236,8 @@ def _check_out(out: Path) -> str | None:
             earlier = out / name
             if earlier.is_dir() and not earlier.is_symlink():
                 return f"{name} there is a directory, where the results would go"
+            if os.path.lexists(earlier) and not earlier.is_file():
+                return f"{name} there is not a regular file (it would be replaced)"
             if earlier.exists() and not os.access(earlier, os.W_OK):
                 return (f"{name} there is read-only; earlier results would be replaced as a set "
                         f"(make them writable, remove them, or choose another --out)")
@@ -256,6 +258,8 @@ def _check_state(state: Path, out: Path) -> str | None:
         return "is the directory the results go to"
     if state.is_dir():
         return "is a directory"
+    if os.path.lexists(state) and not state.is_file():  # a device (/dev/null), a FIFO: never replaced by a file
+        return "exists and is not a regular file (it would be replaced)"
     if state.absolute() in {(out / name).absolute() for name in RESULT_FILES}:
         return "is one of the result files"
     directory = state.absolute().parent

@@ -15,6 +15,7 @@ import math
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
 import tracemalloc
@@ -373,3 +374,15 @@ def test_signals_left_alone_when_the_process_ignores_them(tmp_path, reference):
     code, _, err = finish(process)
     assert code == 0, err
     assert files(tmp_path / "out") == expected
+
+
+def test_a_save_state_path_that_is_a_device_is_refused_not_replaced(tmp_path, capsys):
+    """``--save-state /dev/null`` once replaced the machine's /dev/null with a regular file."""
+    from engine.cli import main
+
+    fifo = tmp_path / "state.pt"
+    os.mkfifo(fifo)
+    code = main(["run", "--preset", "steplr", "--out", str(tmp_path / "out"), "--save-state", str(fifo), "--quiet"])
+    assert code == 2
+    assert "is not a regular file" in capsys.readouterr().err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and not (tmp_path / "out").exists()
