@@ -65,6 +65,8 @@ def save_state(session: "TrainingSession", path: str | Path) -> None:
     same path never leaves half a file or a stray partial one. OSError when it cannot be
     written (torch reports a full disk as a RuntimeError: said as an OSError here)."""
     path = Path(path)
+    if os.path.lexists(path) and not path.is_file():  # a device (/dev/null), a directory: never replaced
+        raise OSError(f"cannot write {path}: it exists and is not a regular file")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         torch.save(session_state(session), tmp)
