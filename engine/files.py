@@ -174,7 +174,9 @@ def write_atomically(path: str | Path, text: str) -> None:
     place: a crash or a full disk leaves the old file (or none), never half a file. OSError
     when it cannot be written (no partial file is left behind)."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.partial")
+    if os.path.lexists(path) and not path.is_file():  # a device (/dev/null), a FIFO: never replaced by a file
+        raise OSError(f"cannot write {path}: it exists and is not a regular file")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         with open(tmp, "w", encoding="utf-8") as file:
             file.write(text)
