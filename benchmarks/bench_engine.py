@@ -22,6 +22,7 @@ from engine.model import build_model, make_dataset
 from engine.parse import parse_experiment
 from engine.run import shuffle_seed
 from engine.session import TrainingSession
+from engine.torch_setup import configure_torch
 
 EPOCHS = 40
 CASES = {
@@ -86,10 +87,10 @@ def bare_steps_per_second(experiment) -> float:
 
 def main(rounds: int = 5) -> list[tuple[str, float, float]]:
     warnings.simplefilter("ignore")
-    # One intra-op thread, as the engine runs everywhere (engine/cli.py, engine/worker.py): with
+    # One intra-op thread, as the engine runs everywhere (engine/torch_setup.py): with
     # torch's default two on this 2-core machine, any other busy process makes OpenMP's threads
     # wait on each other and both loops crawl (x5-8 slower), which says nothing about the engine.
-    torch.set_num_threads(1)
+    configure_torch()
     print(f"engine vs bare torch loop: {EPOCHS} epochs x 26 steps, batch 32, torch {torch.__version__}, "
           f"{torch.get_num_threads()} threads, median of {rounds} alternating rounds")
     rows = []

@@ -332,11 +332,9 @@ def _train_and_write(args, interrupt: _Interrupt) -> int:
     from .results import write_result_files
     from .session import TrainingSession
 
-    import torch
+    from .torch_setup import configure_torch
 
-    # This network's tensors are far too small for intra-op threads to pay; one thread is a
-    # little faster and gives the same numbers as the window (which needs one: see gui/app.py).
-    torch.set_num_threads(1)
+    configure_torch()  # one intra-op thread, as the window's engine (engine/torch_setup.py)
     try:
         path = preset_path(args.preset) if args.preset else Path(args.experiment)
         experiment = load_experiment(path)

@@ -96,7 +96,9 @@ class Worker:
     def run(self) -> None:
         import torch
 
-        torch.set_num_threads(1)
+        from .torch_setup import configure_torch
+
+        configure_torch()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # The first optimizer imports torch._dynamo (about 1.6 s): here, not on the first Start.

@@ -25,9 +25,9 @@ def warm_up_torch() -> None:
     trains nothing (the engine process does). One intra-op thread all the same: with
     ``LRLAB_ENGINE=thread`` the engine shares this process, and this network's tensors are far
     too small to gain from more."""
-    import torch
+    from engine.torch_setup import configure_torch
 
-    torch.set_num_threads(1)
+    configure_torch()
 
 
 def _splash(app):

@@ -20,8 +20,6 @@ from engine.session import TrainingSession
 from tests.engine_helpers import experiment, train
 from tests.plain_torch import train as plain_train
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 SPE = 4  # 128 samples, batch 32, no validation set
 LAMBDA = "1 - epoch / 4"  # 1, 0.75, 0.5, 0.25, 0, -0.25, -0.5, -0.75: SGD's lr 0.1 -> -0.025 at epoch 5
 

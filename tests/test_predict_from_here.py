@@ -37,8 +37,6 @@ CASES = [(name, interval) for name in sorted(SCHEDULERS)
          for interval in SCHEDULERS[name].params["interval"].type.options]
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 def scheduler(name: str, interval: str) -> dict:
     return {**CONFIGS[name], "interval": interval}

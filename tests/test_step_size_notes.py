@@ -20,8 +20,6 @@ from engine.registry import OPTIMIZERS
 from tests.engine_helpers import experiment, train
 from tests.plain_torch import train as plain_train
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 SPE = 4  # 128 samples, batch 32, no validation set
 
 

@@ -32,8 +32,6 @@ from engine.worker import FINISHED, IDLE, PAUSED, PREVIEW_STEPS, RUNNING, STOPPE
 TIMEOUT = 120.0  # generous: a loaded machine is slow, and waiting on a message returns as soon as it comes
 
 
-pytestmark = pytest.mark.usefixtures("one_torch_thread")
-
 
 # -- the test's end of the pipe ---------------------------------------------------------------------
 class Engine:
