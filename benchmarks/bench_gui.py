@@ -376,7 +376,7 @@ def headless_steps_per_second(experiment, cpu: list | None = None) -> float:
 def windowed_steps_per_second(bench: Window, raw: dict) -> tuple[float, list[float], tuple[float, float]]:
     """Run-steps per second with the window open and plots live, the probe's lateness, and the
     share of a core each process (window, engine) used meanwhile."""
-    from gui.training import FINISHED, RUNNING
+    from engine.status import SessionState
 
     w = bench.window
     bench.load(raw)
@@ -384,22 +384,23 @@ def windowed_steps_per_second(bench: Window, raw: dict) -> tuple[float, list[flo
     bench.states.clear()
 
     def on_state(state: str) -> None:
-        if state == RUNNING:
+        if state == SessionState.RUNNING:
             probe.start()
-        elif state == FINISHED:
+        elif state == SessionState.FINISHED:
             probe.stop()
 
     w.controller.state_changed.connect(on_state)
     if not w.start():
         raise RuntimeError(f"Start refused: {w.last_message}")
-    wait_until(lambda: w.controller.state == FINISHED, timeout=600, poll_ms=50)
+    wait_until(lambda: w.controller.state == SessionState.FINISHED, timeout=600, poll_ms=50)
     w.controller.state_changed.disconnect(on_state)
     probe.stop()
     wait_until(bench.previews_done, timeout=120)  # the check the window sends at FINISHED: not during the next pair
     times = dict((s, t) for s, t in bench.states)
-    elapsed = times[FINISHED] - times[RUNNING]
+    elapsed = times[SessionState.FINISHED] - times[SessionState.RUNNING]
     steps = w.controller.snapshot.position * len(raw["runs"])
-    cpu = tuple((bench.cpu[FINISHED][k] - bench.cpu[RUNNING][k]) / elapsed for k in range(6))  # per second
+    finished, running = bench.cpu[SessionState.FINISHED], bench.cpu[SessionState.RUNNING]
+    cpu = tuple((finished[k] - running[k]) / elapsed for k in range(6))  # per second
     return steps / elapsed, probe.lateness, cpu
 
 
@@ -566,7 +567,7 @@ def snapshot_gaps(published: list[tuple[float, int]], began: float, ended: float
 
 def edits_while_training(app, bench: Window, x_mode: str) -> tuple[list[Figure], list[str]]:
     """``window.edit_lr`` (the Live state panel's lr cell) of a run training at full speed."""
-    from gui.training import RUNNING, STOPPED
+    from engine.status import SessionState
 
     w = bench.window
     bench.load({**EDIT_RAW, "epochs": 600})
@@ -575,7 +576,7 @@ def edits_while_training(app, bench: Window, x_mode: str) -> tuple[list[Figure],
     bench.keep = {"command_queued"}
     bench.messages.clear()
     w.start()
-    if not wait_until(lambda: w.controller.state == RUNNING and w.controller.snapshot is not None, timeout=60):
+    if not wait_until(lambda: w.controller.state == SessionState.RUNNING and w.controller.snapshot is not None, timeout=60):
         raise RuntimeError("training did not start")
     wait_for(1.5)
     quiet = snapshot_gaps(published, 0, time.perf_counter())
@@ -602,7 +603,7 @@ def edits_while_training(app, bench: Window, x_mode: str) -> tuple[list[Figure],
     late = probe.stop()
     busy = snapshot_gaps(published, edits_began, edits_ended)
     w.controller.stop()
-    wait_until(lambda: w.controller.state == STOPPED, timeout=60)
+    wait_until(lambda: w.controller.state == SessionState.STOPPED, timeout=60)
     bench.keep = set()
     # In steps: the step that applied it minus where the engine was when it was sent, interpolated
     # between the snapshots received just before and just after that moment (their positions).
@@ -650,7 +651,7 @@ def edits_while_training(app, bench: Window, x_mode: str) -> tuple[list[Figure],
 
 def memory(app, bench: Window, x_mode: str) -> tuple[list[Figure], list[str]]:
     """RSS of both processes before and after a long run, plots in ``x_mode``."""
-    from gui.training import FINISHED
+    from engine.status import SessionState
 
     w = bench.window
     epochs = -(-MEMORY_RUN_STEPS // (2 * 26))
@@ -661,7 +662,7 @@ def memory(app, bench: Window, x_mode: str) -> tuple[list[Figure], list[str]]:
     before = (rss_mb(), rss_mb(bench.engine_pid))
     began = time.perf_counter()
     w.start()
-    if not wait_until(lambda: w.controller.state == FINISHED, timeout=1800, poll_ms=100):
+    if not wait_until(lambda: w.controller.state == SessionState.FINISHED, timeout=1800, poll_ms=100):
         raise RuntimeError("the memory run did not finish")
     took = time.perf_counter() - began
     wait_for(1.0)  # the last redraw

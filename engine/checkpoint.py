@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 import torch
 
 from .errors import ExperimentError, StateFileError, join_path, show_value
+from .status import RunStatus
 
 if TYPE_CHECKING:
     from .run import RunTrainer
@@ -231,13 +232,12 @@ class _StateCheck:
     """
 
     def __init__(self, session: "TrainingSession", state: dict):
-        from .run import DIVERGED, FAILED, FINISHED, RUNNING, STOPPED
-
         self.session, self.state = session, state
         self.spe = session.steps_per_epoch
-        self.statuses = (RUNNING, FINISHED, DIVERGED, FAILED, STOPPED)
-        self.running, self.finished = RUNNING, FINISHED
-        self.training = (RUNNING, FINISHED)  # runs that (may) train on: FINISHED resumes when epochs grow
+        self.statuses = tuple(RunStatus)
+        self.running, self.finished = RunStatus.RUNNING, RunStatus.FINISHED
+        # runs that (may) train on: FINISHED resumes when epochs grow
+        self.training = (RunStatus.RUNNING, RunStatus.FINISHED)
 
     def check(self) -> None:
         state, session = self.state, self.session
@@ -690,9 +690,9 @@ def restore_session(session: "TrainingSession", state: dict) -> None:
     session.position = position
     if session.position >= session.total_steps:
         for run in session.runs:
-            if run.status == "running":
-                run.status = "finished"
-    elif any(run.status == "finished" for run in session.runs):
+            if run.status == RunStatus.RUNNING:
+                run.status = RunStatus.FINISHED
+    elif any(run.status == RunStatus.FINISHED for run in session.runs):
         for run in session.runs:
-            if run.status == "finished":
-                run.status = "running"
+            if run.status == RunStatus.FINISHED:
+                run.status = RunStatus.RUNNING

@@ -36,6 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .errors import ExperimentError, StateFileError
+from .status import RunStatus
 
 __all__ = ["add_commands", "main"]
 
@@ -130,11 +131,10 @@ class _Reporter:
 
     def warn_new(self) -> None:
         for i, run in enumerate(self.session.runs):
-            if run.status in ("diverged", "failed") and i not in self.warned:
+            if run.status in (RunStatus.DIVERGED, RunStatus.FAILED) and i not in self.warned:
                 self.warned.add(i)
                 event = run.recorder.events[-1]
-                what = "diverged" if run.status == "diverged" else "failed"
-                message = (f"warning: run {run.name!r} {what} at epoch {event.epoch}, step {event.step}: "
+                message = (f"warning: run {run.name!r} {run.status} at epoch {event.epoch}, step {event.step}: "
                            f"{event.detail}; its results stop there")
                 if self.bar is not None:
                     self.bar.write(message, file=sys.stderr)

@@ -14,7 +14,9 @@ from typing import Any
 
 from .config import MODULES, GroupConfig
 from .errors import ExperimentError, show_value
+from .parse import check_options, parse_edit
 from .registry import optimizer_spec
+from .status import RunStatus
 
 __all__ = ["Command", "SetGroupOptions", "AddGroup", "StopRun", "check_command"]
 
@@ -50,9 +52,7 @@ def check_command(run, command: Command, pending_modules=()) -> None:
 
     ``pending_modules`` are modules that add-group commands already queued will take.
     """
-    from .parse import check_options, parse_edit
-
-    if run.status != "running":
+    if run.status != RunStatus.RUNNING:
         raise ExperimentError("run", f"{show_value(run.name)} is not training any more ({run.status})")
     if isinstance(command, StopRun):
         return

@@ -23,7 +23,8 @@ import numpy as np
 from .config import Experiment
 from .recorder import Event, RunRecorder, RunResults
 from .registry import SCHEDULERS
-from .run import FINISHED, RUNNING, ScheduleProbe
+from .run import ScheduleProbe
+from .status import RunStatus
 
 __all__ = ["predict_schedule", "predict_from", "predict_from_stages", "SchedulePrediction", "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
 
@@ -81,7 +82,7 @@ class SchedulePrediction:
 
     @property
     def done(self) -> bool:
-        return self.probe is None or self.t >= self.total or self.probe.status != RUNNING
+        return self.probe is None or self.t >= self.total or self.probe.status != RunStatus.RUNNING
 
     def advance(self, steps: int) -> bool:
         """Step the schedule ``steps`` more probe steps; True when it is at its end."""
@@ -91,7 +92,7 @@ class SchedulePrediction:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "scheduler.step() before optimizer.step()": nothing trains here
             try:
-                while self.t < end and probe.status == RUNNING:
+                while self.t < end and probe.status == RunStatus.RUNNING:
                     probe.step(self.t)
                     self.t += 1
             except Exception as error:  # e.g. an expression failing at some epoch: show where
@@ -122,9 +123,9 @@ class SchedulePrediction:
         if self.total < self.probed.total_steps:
             notes.append(f"the preview stops at step {self.total * (spe if self.coarse else 1)} "
                          f"of {experiment.total_steps}")
-        if probe.status != RUNNING:
+        if probe.status != RunStatus.RUNNING:
             notes.append(probe.recorder.events[-1].detail)
-        return Prediction(results, complete=self.t == self.probed.total_steps and probe.status == RUNNING,
+        return Prediction(results, complete=self.t == self.probed.total_steps and probe.status == RunStatus.RUNNING,
                           note="; ".join(notes))
 
 
@@ -189,9 +190,9 @@ def predict_from_stages(experiment: Experiment, index: int, state: dict, t: int,
         except Exception as error:  # torch refusing the config, or a state from another experiment
             empty = RunRecorder(run.name, max(len(state.get("groups", ())), 1)).snapshot()
             return Prediction(empty, complete=False, note=f"no preview: {type(error).__name__}: {error}")
-    was_running = probe.status == RUNNING
+    was_running = probe.status == RunStatus.RUNNING
     first = True
-    while position < end and probe.status == RUNNING:
+    while position < end and probe.status == RunStatus.RUNNING:
         stop = min(end, position + slice_steps) if slice_steps else end
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -200,12 +201,12 @@ def predict_from_stages(experiment: Experiment, index: int, state: dict, t: int,
                     probe.step(position, list(commands) if commands else None)
                     position += 1
                     first = False
-                while position < stop and probe.status == RUNNING:
+                while position < stop and probe.status == RunStatus.RUNNING:
                     probe.step(position)
                     position += 1
             except Exception as error:  # e.g. an expression failing at some epoch: show where
                 probe.fail(position, error)
-        if slice_steps and position < end and probe.status == RUNNING:
+        if slice_steps and position < end and probe.status == RunStatus.RUNNING:
             yield
     results = probe.recorder.snapshot()
     if coarse:
@@ -217,8 +218,8 @@ def predict_from_stages(experiment: Experiment, index: int, state: dict, t: int,
         notes.append(f"nothing to predict: the run has {probe.status}")
     elif end < probed.total_steps:
         notes.append(f"the preview stops at step {end * (spe if coarse else 1)} of {experiment.total_steps}")
-    if was_running and probe.status != RUNNING:
+    if was_running and probe.status != RunStatus.RUNNING:
         notes.append(probe.recorder.events[-1].detail)
     # A run that has finished is complete with nothing left to predict.
-    complete = position >= probed.total_steps and probe.status in (RUNNING, FINISHED)
+    complete = position >= probed.total_steps and probe.status in (RunStatus.RUNNING, RunStatus.FINISHED)
     return Prediction(results, complete=complete, note="; ".join(notes))

@@ -24,10 +24,9 @@ from .optimizers import build_optimizer, group_dict, group_modules
 from .recorder import Event, RunRecorder
 from .registry import OPTIMIZERS
 from .schedulers import adopt_new_group, build_scheduler, rebase_group, scheduler_steps
+from .status import RunStatus
 
-__all__ = ["RunTrainer", "ScheduleProbe", "shuffle_seed", "RUNNING", "FINISHED", "DIVERGED", "FAILED", "STOPPED"]
-
-RUNNING, FINISHED, DIVERGED, FAILED, STOPPED = "running", "finished", "diverged", "failed", "stopped"
+__all__ = ["RunTrainer", "ScheduleProbe", "shuffle_seed"]
 
 # torch multiplies float32 parameters by the lr: a larger one (either sign), or one that is not a
 # number, cannot be applied. A negative lr within range trains on as in torch (up the gradient).
@@ -76,7 +75,7 @@ class RunTrainer:
         self._sync_next_edit()
         self.recorded_edits: list[Edit] = []
         self.recorder = RunRecorder(cfg.name, len(self.optimizer.param_groups), self.steps_per_epoch)
-        self.status = RUNNING
+        self.status = RunStatus.RUNNING
         self.perm: torch.Tensor | None = None
         self.epoch_x = self.epoch_y = None
         self.loss_sum = 0.0
@@ -106,7 +105,7 @@ class RunTrainer:
             self._apply_due_edits(t)
         if commands:
             self._apply_commands(commands, t)
-            if self.status != RUNNING:
+            if self.status != RunStatus.RUNNING:
                 return
         groups = self.optimizer.param_groups
         lrs = [g["lr"] for g in groups]
@@ -259,12 +258,12 @@ class RunTrainer:
 
     def _diverge(self, t: int, epoch: int, detail: str) -> None:
         lrs = ", ".join(_fmt(g["lr"]) for g in self.optimizer.param_groups)
-        self.status = DIVERGED
+        self.status = RunStatus.DIVERGED
         self._event(t, epoch, "diverged", None, f"{detail} (lr {lrs})")
 
     def fail(self, t: int, error: BaseException) -> None:
         """Stop this run after an exception inside torch (or an expression), keeping its results."""
-        self.status = FAILED
+        self.status = RunStatus.FAILED
         self._event(t, t // self.steps_per_epoch, "error", None, f"{type(error).__name__}: {error}")
 
     def _event(self, t: int, epoch: int, kind: str, group: int | None, detail: str) -> None:
@@ -311,7 +310,7 @@ class RunTrainer:
             try:
                 check_command(self, command)
                 if isinstance(command, StopRun):
-                    self.status = STOPPED
+                    self.status = RunStatus.STOPPED
                     self._event(t, epoch, "stopped", None, "stopped by a command")
                     return
                 if isinstance(command, SetGroupOptions):
@@ -350,14 +349,14 @@ class RunTrainer:
         return {
             "groups": groups, "modules": list(self.modules),
             "scheduler": copy.deepcopy(self.scheduler.state_dict()) if self.scheduler is not None else None,
-            "edit_position": self.edit_position, "status": self.status, "epoch_lrs": list(self.epoch_lrs),
+            "edit_position": self.edit_position, "status": self.status.value, "epoch_lrs": list(self.epoch_lrs),
             "negative_groups": sorted(self.negative_groups),
         }
 
     # -- training-state files -------------------------------------------------------------
     def state_dict(self) -> dict:
         return {
-            "name": self.name, "status": self.status, "modules": list(self.modules),
+            "name": self.name, "status": self.status.value, "modules": list(self.modules),
             "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "generator": self.generator.get_state(), "perm": self.perm, "loss_sum": self.loss_sum,
@@ -388,7 +387,7 @@ class RunTrainer:
         if self.recorder.n_steps:  # the groups whose lr was negative at the step before t
             last = self.recorder.snapshot(steps_from=self.recorder.n_steps - 1).step_lr[0]
             self.negative_groups = {gi for gi, lr in enumerate(last) if lr < 0}
-        self.status = state["status"]
+        self.status = RunStatus(state["status"])
         self.edit_position = sum(1 for e in self.edits if e.at_step(self.steps_per_epoch) < t)
         self._sync_next_edit()
 
@@ -442,7 +441,7 @@ class ScheduleProbe(RunTrainer):
             self.scheduler.load_state_dict(state["scheduler"])
         self.edit_position = state["edit_position"]
         self._sync_next_edit()
-        self.status = state["status"]
+        self.status = RunStatus(state["status"])
         self.epoch_lrs = list(state["epoch_lrs"])
         self.negative_groups = set(state.get("negative_groups", ()))
         self._shuffle(torch.arange(self.n_train))  # mid-epoch, the probe's (empty) batches must exist

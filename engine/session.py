@@ -23,7 +23,8 @@ from .errors import ExperimentError, show_value
 from .config import Experiment
 from .model import make_dataset
 from .recorder import RunResults
-from .run import FAILED, FINISHED, RUNNING, RunTrainer
+from .run import RunTrainer
+from .status import RunStatus
 
 __all__ = ["TrainingSession", "Progress", "raw_with_edits"]
 
@@ -69,7 +70,7 @@ class TrainingSession:
 
     @property
     def finished(self) -> bool:
-        return self.position >= self.total_steps or not any(r.status == RUNNING for r in self.runs)
+        return self.position >= self.total_steps or not any(r.status == RunStatus.RUNNING for r in self.runs)
 
     def progress(self) -> Progress:
         return Progress(self.position, self.total_steps, self.epoch, self.experiment.epochs,
@@ -151,17 +152,17 @@ class TrainingSession:
         t = self.position
         running = False
         for i, run in enumerate(self.runs):
-            if run.status == RUNNING:
+            if run.status == RunStatus.RUNNING:
                 try:
                     run.step(t, commands.get(i))
                 except Exception as error:  # torch or an expression failed: this run stops, others go on
                     run.fail(t, error)
-                running = running or run.status == RUNNING
+                running = running or run.status == RunStatus.RUNNING
         self.position = t = t + 1
         if t >= self.total_steps:
             for run in self.runs:
-                if run.status == RUNNING:
-                    run.status = FINISHED
+                if run.status == RunStatus.RUNNING:
+                    run.status = RunStatus.FINISHED
             return False
         return running
 
@@ -224,7 +225,7 @@ class TrainingSession:
 
     @property
     def failed(self) -> bool:
-        return any(r.status == FAILED for r in self.runs)
+        return any(r.status == RunStatus.FAILED for r in self.runs)
 
 
 def raw_with_edits(raw: dict, recorded) -> tuple[dict, bool]:

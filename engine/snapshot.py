@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .status import RunStatus
+
 __all__ = ["RunSnapshot", "SessionSnapshot", "run_snapshot", "plain", "HIDDEN_GROUP_KEYS"]
 
 # param_groups keys that are switches of torch's implementation, not part of the lesson.
@@ -35,7 +37,7 @@ class RunSnapshot:
     """One run at a step boundary (see the module docstring)."""
 
     name: str
-    status: str
+    status: RunStatus
     optimizer: str                       # torch class name
     modules: tuple[str, ...]             # the model part of each param group
     groups: tuple[dict, ...]             # each group's options (plain values), without params
@@ -49,7 +51,7 @@ class RunSnapshot:
 
     @property
     def training(self) -> bool:
-        return self.status == "running"
+        return self.status == RunStatus.RUNNING
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from .optimizers import build_optimizer
 from .registry import optimizer_spec, scheduler_spec
 from .run import RunTrainer
 from .schedulers import build_scheduler, scheduler_steps
+from .status import RunStatus
 
 __all__ = ["trial_experiment", "step_schedules", "SCHEDULE_CHECK_STEPS"]
 
@@ -144,7 +145,7 @@ def trial_experiment(experiment: Experiment, *, schedules: bool = True) -> None:
                 trainer.step(0)
             except Exception as error:
                 raise ExperimentError(path, f"the first training step failed: {_reason(error)}") from None
-            if trainer.status == "failed":
+            if trainer.status == RunStatus.FAILED:
                 raise ExperimentError(path, f"the first training step failed: {trainer.recorder.events[-1].detail}")
     if schedules:
         for _ in step_schedules(experiment):

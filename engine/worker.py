@@ -31,10 +31,10 @@ from collections import OrderedDict
 from dataclasses import replace
 
 from .errors import ExperimentError, StateFileError
+from .status import SessionState
 
-__all__ = ["serve", "Worker", "IDLE", "RUNNING", "PAUSED", "FINISHED", "STOPPED", "experiment_key", "preview_key"]
+__all__ = ["serve", "Worker", "experiment_key", "preview_key"]
 
-IDLE, RUNNING, PAUSED, FINISHED, STOPPED = "idle", "running", "paused", "finished", "stopped"
 PUBLISH_SECONDS = 0.05   # new rows go out at 20 Hz while training (the window redraws at that rate)
 TRAIN_SLICE = 0.05       # training's share of the loop before background work gets a turn
 JOB_SLICE = 0.02         # background work's turn (previews, trial steps) while training runs
@@ -72,7 +72,7 @@ class Worker:
     def __init__(self, conn):
         self.conn = conn
         self.session = None
-        self.state = IDLE
+        self.state = SessionState.IDLE
         self.until_epoch_end = False
         self.speed: float | None = None
         self.wake_at = 0.0           # a slowed-down run waits until then before its next epoch
@@ -111,12 +111,12 @@ class Worker:
                 break  # the window closed its end
             except Exception as error:  # a bug of the engine: say it, keep serving
                 self.send("failed", "".join(traceback.format_exception(type(error), error, error.__traceback__)))
-                if self.state == RUNNING:
-                    self._set_state(STOPPED)
+                if self.state == SessionState.RUNNING:
+                    self._set_state(SessionState.STOPPED)
 
     def _turn(self) -> None:
         now = time.perf_counter()
-        training = self.state == RUNNING
+        training = self.state == SessionState.RUNNING
         if training and now < self.wake_at:
             timeout = 0 if self.jobs else self.wake_at - now
         elif training or self.jobs:
@@ -125,11 +125,11 @@ class Worker:
             timeout = None
         if self.conn.poll(timeout):
             self._receive()
-        if self.state == RUNNING and time.perf_counter() >= self.wake_at:
+        if self.state == SessionState.RUNNING and time.perf_counter() >= self.wake_at:
             self._train(TRAIN_SLICE)
         if self.jobs:
-            self._work(JOB_SLICE if self.state == RUNNING else TRAIN_SLICE)
-        if self.state == RUNNING and time.perf_counter() - self.last_publish >= PUBLISH_SECONDS:
+            self._work(JOB_SLICE if self.state == SessionState.RUNNING else TRAIN_SLICE)
+        if self.state == SessionState.RUNNING and time.perf_counter() - self.last_publish >= PUBLISH_SECONDS:
             self.publish()
 
     def _receive(self) -> None:
@@ -142,7 +142,7 @@ class Worker:
             handler(*args)
 
     # -- training ----------------------------------------------------------------------------
-    def _set_state(self, state: str) -> None:
+    def _set_state(self, state: SessionState) -> None:
         self.state = state
         if self.session is not None:
             self.publish()
@@ -162,7 +162,7 @@ class Worker:
             if session.position % spe == 0:
                 if self.until_epoch_end:
                     self.until_epoch_end = False
-                    self._set_state(PAUSED)
+                    self._set_state(SessionState.PAUSED)
                     return
                 if self.speed:
                     self.wake_at = self.epoch_began + 1 / self.speed
@@ -175,7 +175,7 @@ class Worker:
                 look = now + POLL_SECONDS
 
     def _finished(self) -> None:
-        self._end(FINISHED)
+        self._end(SessionState.FINISHED)
 
     def _end(self, state: str) -> None:
         """Training ends (finished or stopped): edits still waiting for a step never apply; say so."""
@@ -231,30 +231,30 @@ class Worker:
         self.epoch_began = time.perf_counter()
         self.send("started", state_path, start)
         if session.finished:
-            self._set_state(FINISHED)
+            self._set_state(SessionState.FINISHED)
         elif run:
-            self._set_state(RUNNING)
+            self._set_state(SessionState.RUNNING)
         else:
-            self._set_state(PAUSED)
+            self._set_state(SessionState.PAUSED)
 
     def _on_pause(self) -> None:
-        if self.state == RUNNING:
-            self._set_state(PAUSED)
+        if self.state == SessionState.RUNNING:
+            self._set_state(SessionState.PAUSED)
 
     def _on_resume(self) -> None:
-        if self.state == PAUSED:
+        if self.state == SessionState.PAUSED:
             self.until_epoch_end = False
             self.epoch_began = time.perf_counter()
-            self._set_state(RUNNING)
+            self._set_state(SessionState.RUNNING)
 
     def _on_step_epoch(self) -> None:
-        if self.state == PAUSED:
+        if self.state == SessionState.PAUSED:
             self.until_epoch_end = True
-            self._set_state(RUNNING)
+            self._set_state(SessionState.RUNNING)
 
     def _on_stop(self) -> None:
-        if self.state in (RUNNING, PAUSED):
-            self._end(STOPPED)
+        if self.state in (SessionState.RUNNING, SessionState.PAUSED):
+            self._end(SessionState.STOPPED)
 
     def _drop_predictions(self) -> None:
         for name in [n for n in self.jobs if n.startswith("predict")]:
@@ -264,8 +264,8 @@ class Worker:
         self._drop_predictions()
         self.session = None
         self.sent = []
-        self.state = IDLE
-        self.send("state", IDLE)
+        self.state = SessionState.IDLE
+        self.send("state", SessionState.IDLE)
 
     def _on_speed(self, epochs_per_second: float | None) -> None:
         self.speed = epochs_per_second
@@ -274,7 +274,7 @@ class Worker:
 
     def _on_command(self, command) -> None:
         """A param_groups change for the next step; refused at once (with the field) if it cannot apply."""
-        if self.session is None or self.state not in (RUNNING, PAUSED):
+        if self.session is None or self.state not in (SessionState.RUNNING, SessionState.PAUSED):
             self.send("command_refused", command, "run", "nothing is training")
             return
         try:
@@ -283,7 +283,7 @@ class Worker:
             self.send("command_refused", command, error.path, error.message)
             return
         self.send("command_queued", command)
-        if self.state == PAUSED:
+        if self.state == SessionState.PAUSED:
             self.publish()  # pending_commands changed
 
     def _on_save_state(self, path: str) -> None:

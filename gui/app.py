@@ -150,7 +150,7 @@ def run_app(args) -> int:
     _say(app, splash, "Building the window...")
     from .main_window import MainWindow
     from .settings import open_settings
-    from .training import FINISHED, STOPPED
+    from engine.status import SessionState
 
     screenshot = getattr(args, "screenshot", None)
     # A screenshot run is a demonstration, not a person's session: its settings are thrown away
@@ -211,7 +211,7 @@ def run_app(args) -> int:
 
     if getattr(args, "autorun", False):
         def on_state(state: str) -> None:
-            if state in (FINISHED, STOPPED):
+            if state in (SessionState.FINISHED, SessionState.STOPPED):
                 QTimer.singleShot(100, finish)
 
         def refused(*_) -> None:  # torch refused it at Start (the quick checks could not see it)

@@ -18,8 +18,7 @@ from engine.commands import AddGroup, SetGroupOptions
 from engine.config import MODULES, GroupConfig
 from engine.errors import ExperimentError
 from engine.parse import parse_edit
-
-from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED
+from engine.status import RunStatus, SessionState
 
 __all__ = ["LiveView", "REFRESH_MS"]
 
@@ -59,15 +58,16 @@ class LiveView(QObject):
 
     # -- the training controls --------------------------------------------------------------------------
     def pause_resume(self) -> None:
-        if self.controller.state == RUNNING:
+        if self.controller.state == SessionState.RUNNING:
             self.controller.pause()
             self._say_if_slow("Pausing")
-        elif self.controller.state == PAUSED:
+        elif self.controller.state == SessionState.PAUSED:
             self.controller.resume()
 
     def step_epoch(self) -> None:
         """Train one epoch, then pause (from the start when nothing is training)."""
-        if self.controller.state in (IDLE, FINISHED, STOPPED) and not self.window.start(run=False):
+        idle = self.controller.state in (SessionState.IDLE, SessionState.FINISHED, SessionState.STOPPED)
+        if idle and not self.window.start(run=False):
             return
         self.controller.step_epoch()
 
@@ -81,7 +81,7 @@ class LiveView(QObject):
         request waits for it instead of looking as if it was ignored. The new state's own words
         replace this when it comes."""
         def check() -> None:
-            if self.controller.state == RUNNING:
+            if self.controller.state == SessionState.RUNNING:
                 self.window.show_status(f"{doing} when the step in progress ends (a step is never cut in half)…")
         QTimer.singleShot(SLOW_STEP_MS, self, check)
 
@@ -117,7 +117,7 @@ class LiveView(QObject):
         """While training, each tick does one of three things: the lr plots, the loss plots, or
         (5 times a second) the Live state table; each plot is redrawn 10 times a second, and no
         tick holds the event loop (a click, a key) for more than a third of a frame's work."""
-        if self.controller.state == RUNNING and time.perf_counter() - self.state_shown >= STATE_SECONDS:
+        if self.controller.state == SessionState.RUNNING and time.perf_counter() - self.state_shown >= STATE_SECONDS:
             self.refresh_state()
         elif self.behind:
             part = "lr" if "lr" in self.behind and (self.last_part != "lr" or "loss" not in self.behind) else "loss"
@@ -162,7 +162,7 @@ class LiveView(QObject):
             w.progress.setValue(percent)
         text = f"epoch {min(snapshot.epoch, snapshot.epochs)}/{snapshot.epochs} · step {position}/{total}"
         elapsed, done = time.perf_counter() - self.started_at, position - self.started_position
-        if self.controller.state == RUNNING and done > 0 and elapsed > 0.5:
+        if self.controller.state == SessionState.RUNNING and done > 0 and elapsed > 0.5:
             left = (total - position) * elapsed / done
             text += f" · {int(left // 60)}:{int(left % 60):02d} left"
         if w.counts.text() != text:
@@ -170,11 +170,11 @@ class LiveView(QObject):
 
     def _report_failures(self, snapshot) -> None:
         for i, (run, series) in enumerate(zip(snapshot.runs, self.controller.series)):
-            if run.status in ("failed", "diverged") and i not in self.reported and series.events:
+            if run.status in (RunStatus.FAILED, RunStatus.DIVERGED) and i not in self.reported and series.events:
                 self.reported.add(i)
                 event = series.events[-1]
                 where = f"{run.name!r} at epoch {event.epoch}, step {event.step}"
-                if run.status == "failed":
+                if run.status == RunStatus.FAILED:
                     self.window.notify("A run failed inside torch", f"Run {where} stopped: {event.detail}. "
                                        "The other runs go on; its results up to there are kept.")
                 else:
@@ -184,7 +184,8 @@ class LiveView(QObject):
     def free_modules(self, index: int) -> list[str]:
         """Modules a param group could be added for in run ``index`` now (none unless training)."""
         snapshot = self.controller.snapshot
-        if snapshot is None or self.controller.state not in (RUNNING, PAUSED) or index >= len(snapshot.runs):
+        if (snapshot is None or self.controller.state not in (SessionState.RUNNING, SessionState.PAUSED)
+                or index >= len(snapshot.runs)):
             return []
         run = snapshot.runs[index]
         if not run.training or "all" in run.modules:
@@ -202,7 +203,7 @@ class LiveView(QObject):
             return
         run = snapshot.runs[index]
         events = self.controller.series[index].events if index < len(self.controller.series) else []
-        editable = self.controller.state in (RUNNING, PAUSED) and run.training
+        editable = self.controller.state in (SessionState.RUNNING, SessionState.PAUSED) and run.training
         w.state.show_run(run, index, run.scheduler, editable, state=self.controller.state,
                          free_modules=self.free_modules(index), events=events, effect=self.effects.get(index))
         w.add_group_action.setEnabled(bool(self.free_modules(index)))
@@ -211,7 +212,7 @@ class LiveView(QObject):
     def _precheck(self, run: int, group: int | None, options: dict) -> str | None:
         """What the window can say at once about an edit (the engine checks again at the step)."""
         snapshot = self.controller.snapshot
-        if snapshot is None or self.controller.state not in (RUNNING, PAUSED):
+        if snapshot is None or self.controller.state not in (SessionState.RUNNING, SessionState.PAUSED):
             return "nothing is training"
         if not snapshot.runs[run].training:
             return f"{snapshot.runs[run].name!r} is not training any more ({snapshot.runs[run].status})"
@@ -255,7 +256,7 @@ class LiveView(QObject):
         w.document.dirty = True
         w.update_title()
         w.show_status(f"{what}: applies at the next step, then is recorded in the run's edits.")
-        if self.controller.state == PAUSED:
+        if self.controller.state == SessionState.PAUSED:
             self.predict_from_here(command.run)  # what torch will do with it, before it applies
 
     def offer_add_group(self) -> None:
@@ -285,7 +286,7 @@ class LiveView(QObject):
     # -- predict from here ---------------------------------------------------------------------------------
     def predict_from_here(self, index: int | None = None) -> None:
         """Ask the engine for run ``index``'s schedule from its current state (every run when None)."""
-        if self.controller.snapshot is None or self.controller.state not in (RUNNING, PAUSED):
+        if self.controller.snapshot is None or self.controller.state not in (SessionState.RUNNING, SessionState.PAUSED):
             return
         self.predict_request += 1
         runs = range(len(self.controller.snapshot.runs)) if index is None else [index]

@@ -19,6 +19,7 @@ from pyqtgraph.util.garbage_collector import GarbageCollector
 from engine.errors import ExperimentError
 from engine.files import read_source
 from engine.presets import preset_path
+from engine.status import SessionState
 
 from .document import MERGED, ExperimentDocument, default_experiment
 from .engine_client import EngineClient
@@ -32,7 +33,7 @@ from .settings import open_settings, restore_window, save_window
 from .setup_panel import SetupPanel
 from .side_panel import SidePanel, first_size, side_width, update_toolbar_rows
 from .state_panel import StatePanel
-from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED, TrainingController
+from .training import TrainingController
 from .validation import Validator
 from .status_bar import StatusBar
 from .widgets import VerticalScrollArea, install_style
@@ -41,8 +42,9 @@ from .window_actions import add_toolbars, install_actions, update_controls
 __all__ = ["MainWindow", "default_experiment", "first_size", "side_width"]
 
 VALIDATE_MS = 30  # typing pauses this long before a check: the quick checks take milliseconds
-STATE_WORDS = {IDLE: "Ready.", RUNNING: "Training...", PAUSED: "Paused: edit lrs in Live state, then Resume (F6) "
-               "or Step (F10).", FINISHED: "Finished.", STOPPED: "Stopped."}
+STATE_WORDS = {SessionState.IDLE: "Ready.", SessionState.RUNNING: "Training...",
+               SessionState.PAUSED: "Paused: edit lrs in Live state, then Resume (F6) or Step (F10).",
+               SessionState.FINISHED: "Finished.", SessionState.STOPPED: "Stopped."}
 
 
 class MainWindow(QMainWindow):
@@ -105,7 +107,7 @@ class MainWindow(QMainWindow):
             restore_window(self)
         self.controller.launch()  # torch loads in the engine's process while this window shows
         self.load_raw(default_experiment(), None, "untitled")
-        self._state_changed(IDLE)
+        self._state_changed(SessionState.IDLE)
 
     # -- the document --------------------------------------------------------------------------------
     dirty = property(lambda self: self.document.dirty, lambda self, value: setattr(self.document, "dirty", value))
@@ -126,7 +128,7 @@ class MainWindow(QMainWindow):
         self.validate()
         if self.experiment is None:  # the file cannot train as it is: its runs, no prediction yet
             self._show_runs(self.document.run_names, 1, None)
-        self.show_status(STATE_WORDS[IDLE] if self.error is None else None)
+        self.show_status(STATE_WORDS[SessionState.IDLE] if self.error is None else None)
 
     def open_raw_file(self, raw: dict, path: Path) -> None:
         """A file already read (the command line reads it first, to refuse a bad one before any window)."""
@@ -135,7 +137,7 @@ class MainWindow(QMainWindow):
         self.setup_dock.raise_()
 
     def open_preset(self, name: str) -> None:
-        if self.controller.state in (RUNNING, PAUSED) or not self.files.confirm_discard():
+        if self.controller.state in (SessionState.RUNNING, SessionState.PAUSED) or not self.files.confirm_discard():
             return
         title = next((t for n, t, _ in preset_entries() if n == name), name)
         raw, text = read_source(preset_path(name))
@@ -163,15 +165,15 @@ class MainWindow(QMainWindow):
         had_error, state = self.error is not None, self.controller.state
         # While a session trains the form is locked: only edits the engine applied change it, and the
         # prediction then comes from the run's state (predict from here), not from the start.
-        busy = state in (RUNNING, PAUSED)
+        busy = state in (SessionState.RUNNING, SessionState.PAUSED)
         self.experiment, self.error = self.validator.check(self.setup.value(), background=not busy)
         self.setup.show_error(self.error)
         update_controls(self)
         if had_error and self.error is None:
             self.show_status(STATE_WORDS[state])  # "Cannot start: ..." no longer holds
-        if self.experiment is not None and state in (IDLE, FINISHED, STOPPED):
+        if self.experiment is not None and state in (SessionState.IDLE, SessionState.FINISHED, SessionState.STOPPED):
             e = self.experiment
-            self._show_runs([r.name for r in e.runs], e.steps_per_epoch, e.epochs, keep=state != IDLE)
+            self._show_runs([r.name for r in e.runs], e.steps_per_epoch, e.epochs, keep=state != SessionState.IDLE)
         self.live.refresh_state()
 
     def _verdict(self, error: ExperimentError | None) -> None:
@@ -201,7 +203,7 @@ class MainWindow(QMainWindow):
             self.predictions[index] = prediction
             self.prediction_timer.start()
         notes = [f"{r.name}: {p.note}" for r, p in zip(self.plots.runs, self.predictions) if p and p.note]
-        if notes and self.error is None and self.controller.state == IDLE:
+        if notes and self.error is None and self.controller.state == SessionState.IDLE:
             self.show_status("Preview: " + "; ".join(notes))
 
     # -- training ----------------------------------------------------------------------------------------
@@ -233,13 +235,13 @@ class MainWindow(QMainWindow):
             self.message(title, message)
 
     def _state_changed(self, state: str) -> None:
-        self.live.running(state == RUNNING)
-        if state in (FINISHED, STOPPED):
+        self.live.running(state == SessionState.RUNNING)
+        if state in (SessionState.FINISHED, SessionState.STOPPED):
             self.validate()  # the prediction of the experiment as it now is (edits included)
-        elif state == PAUSED:
+        elif state == SessionState.PAUSED:
             self.live.predict_from_here()
-        self.setup.set_locked(state in (RUNNING, PAUSED))
-        if state == RUNNING:
+        self.setup.set_locked(state in (SessionState.RUNNING, SessionState.PAUSED))
+        if state == SessionState.RUNNING:
             self._warned = False  # a new stretch of training: the last warning is history
         if self.error is None and not self._warned:
             self.show_status(STATE_WORDS[state])  # but a warning just given (a failed run) stays
@@ -250,7 +252,7 @@ class MainWindow(QMainWindow):
         self.state.set_run_names([r.get("name", "") for r in self.setup.runs], index)
         update_controls(self)
         self.live.refresh_state()
-        if self.controller.state == PAUSED:
+        if self.controller.state == SessionState.PAUSED:
             self.live.predict_from_here(index)
 
     # -- layout, messages, closing ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QHeaderView, Q
 
 from engine.registry import SCHEDULERS
 from engine.snapshot import RunSnapshot
+from engine.status import RunStatus
 
 from .plot_style import MUTED_TEXT
 
@@ -169,7 +170,7 @@ class StatePanel(QWidget):
             self.events.clear()
             self._events_shown = 0
             return
-        status = run.status if run.status != "running" else (state or run.status)
+        status = run.status if run.status != RunStatus.RUNNING else (state or run.status)
         self.title.setText(f"{run.optimizer}.param_groups  ({status})")
         self._fill_groups(run, editable)
         self._fill_scheduler(run)

@@ -14,12 +14,12 @@ from PySide6.QtCore import QObject, Signal
 
 from engine.commands import Command
 from engine.snapshot import SessionSnapshot
-from engine.worker import FINISHED, IDLE, PAUSED, RUNNING, STOPPED
+from engine.status import SessionState
 
 from .engine_client import EngineClient
 from .series import RunSeries
 
-__all__ = ["TrainingController", "IDLE", "RUNNING", "PAUSED", "FINISHED", "STOPPED"]
+__all__ = ["TrainingController"]
 
 
 class TrainingController(QObject):
@@ -40,7 +40,7 @@ class TrainingController(QObject):
         self.client.setParent(self)
         self.client.received.connect(self._received)
         self.client.crashed.connect(self._crashed)
-        self.state = IDLE
+        self.state = SessionState.IDLE
         self.snapshot: SessionSnapshot | None = None
         self.series: list[RunSeries] = []
         self.speed: float | None = None
@@ -63,7 +63,7 @@ class TrainingController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self.state == RUNNING or self.starting
+        return self.state == SessionState.RUNNING or self.starting
 
     @property
     def has_session(self) -> bool:
@@ -73,8 +73,8 @@ class TrainingController(QObject):
         """End the engine (training stops between steps); True when nothing is left running."""
         gone = self.client.shutdown(timeout_ms)
         self.starting = False
-        if self.state in (RUNNING, PAUSED):
-            self.state = STOPPED
+        if self.state in (SessionState.RUNNING, SessionState.PAUSED):
+            self.state = SessionState.STOPPED
         return gone
 
     # -- requests -------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ class TrainingController(QObject):
         self.start_request += 1  # a Start still unanswered is dropped with the session
         self.snapshot = None
         self.series = []
-        self._set_state(IDLE)
+        self._set_state(SessionState.IDLE)
 
     def set_speed(self, epochs_per_second: float | None) -> None:
         self.speed = epochs_per_second
@@ -161,7 +161,7 @@ class TrainingController(QObject):
                 series.append(part)
             self.published.emit()
         elif kind == "state":
-            self.starting = False if args[0] != IDLE else self.starting
+            self.starting = False if args[0] != SessionState.IDLE else self.starting
             if args[0] != self.state:
                 self._set_state(args[0])
         elif kind == "started":
@@ -200,8 +200,8 @@ class TrainingController(QObject):
         new engine at once, so Start is possible again as soon as it is ready."""
         self.starting = self.accepting = self.engine_has_session = False
         self.engine_ready.emit(False)
-        if self.state in (RUNNING, PAUSED):
-            self._set_state(STOPPED)
+        if self.state in (SessionState.RUNNING, SessionState.PAUSED):
+            self._set_state(SessionState.STOPPED)
         if self.client.ready_after is None:  # it never started: a new one would fail the same way
             self.job_failed.emit(f"{reason} before it was ready: training is not possible (is torch installed?)")
             return

@@ -11,10 +11,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QStyle, QToolBar
 
+from engine.status import SessionState
+
 from .examples_panel import preset_entries
 from .plot_controls import steady_width
 from .presentation import SCALES
-from .training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED
 
 __all__ = ["add_toolbars", "install_actions", "update_controls", "SPEEDS"]
 
@@ -153,27 +154,27 @@ def update_controls(w) -> None:
     state, error, controller = w.controller.state, w.error, w.controller
     ready = controller.ready or controller.has_session
     # Paused, Start would throw the run away: Stop or Reset first (F5 is next to F6, Resume).
-    can_start = error is None and w.experiment is not None and state not in (RUNNING, PAUSED) and ready \
-        and not controller.starting
+    active = state in (SessionState.RUNNING, SessionState.PAUSED)
+    can_start = error is None and w.experiment is not None and not active and ready and not controller.starting
     w.start_action.setEnabled(can_start)
     reason = f"Cannot start: {error}" if error is not None else \
-        "paused: Resume (F6) goes on; Stop or Reset first to start over" if state == PAUSED else \
+        "paused: Resume (F6) goes on; Stop or Reset first to start over" if state == SessionState.PAUSED else \
         "the engine is starting (torch is loading)..." if not ready else \
         "starting: the engine is building the runs..." if controller.starting else "train every run from the start (F5)"
     w.start_action.setToolTip(reason)
     w.start_action.setStatusTip(reason)
     if error is not None:
         w.show_status(reason, warning=True)
-    w.pause_action.setEnabled(state in (RUNNING, PAUSED))
-    w.pause_action.setText("Resume" if state == PAUSED else "Pause")
-    w.step_action.setEnabled(state == PAUSED or state in (IDLE, FINISHED, STOPPED) and can_start)
-    w.stop_action.setEnabled(state in (RUNNING, PAUSED))
-    w.reset_action.setEnabled(state != IDLE)
+    w.pause_action.setEnabled(active)
+    w.pause_action.setText("Resume" if state == SessionState.PAUSED else "Pause")
+    w.step_action.setEnabled(state == SessionState.PAUSED or not active and can_start)
+    w.stop_action.setEnabled(active)
+    w.reset_action.setEnabled(state != SessionState.IDLE)
     has_results = controller.has_session
     w.export_csv_action.setEnabled(has_results)
-    w.save_state_action.setEnabled(has_results and state != RUNNING)
-    w.load_state_action.setEnabled(state != RUNNING and ready)
-    idle = state not in (RUNNING, PAUSED)
+    w.save_state_action.setEnabled(has_results and state != SessionState.RUNNING)
+    w.load_state_action.setEnabled(state != SessionState.RUNNING and ready)
+    idle = not active
     for action in (w.add_run_action, w.duplicate_run_action, w.remove_run_action, w.new_action,
                    w.open_action, w.presets_menu.menuAction()):
         action.setEnabled(idle)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch.optim import lr_scheduler as ls
 
-from engine.run import FINISHED
+from engine.status import RunStatus
 from tests.engine_helpers import experiment, torch_lrs, train
 from tests.test_schedules import GOLDEN
 
@@ -95,7 +95,7 @@ SCHEDULER_TABLES = {**{n: t for n, (t, _) in GOLDEN.items()},
 @pytest.mark.parametrize("name", SCHEDULER_TABLES)
 def test_add_group_under_every_scheduler(name):
     run, result = run_one(SCHEDULER_TABLES[name], ADD_LAYER2, groups=[{"module": "layer", "lr": 0.1}])
-    assert run.status == FINISHED, result.events[-1]
+    assert run.status == RunStatus.FINISHED, result.events[-1]
     assert len(run.optimizer.param_groups) == 2
     new = result.epoch_lr[:, 1]
     assert all(math.isnan(x) for x in new[:10]) and all(math.isfinite(x) and x >= 0 for x in new[10:])

@@ -15,7 +15,7 @@ from engine.checkpoint import load_state, save_state
 from engine.errors import ExperimentError
 from engine.preview import SchedulePrediction, predict_schedule
 from engine.registry import SCHEDULERS
-from engine.run import FINISHED
+from engine.status import RunStatus
 from engine.session import TrainingSession
 from tests.engine_helpers import experiment, train
 from tests.plain_torch import train as plain_train
@@ -41,7 +41,7 @@ def run(scheduler=WARM, epochs=EPOCHS):
 def test_warm_restarts_stepped_per_batch_as_torch_documents():
     session, (result,) = train(run())
     reference = plain_train(sgd, epochs=EPOCHS, make_scheduler=warm_restarts, interval="fractional")
-    assert session.runs[0].status == FINISHED
+    assert session.runs[0].status == RunStatus.FINISHED
     assert result.step_lr[:, 0].tolist() == [lrs[0] for lrs in reference.lrs]
     assert result.step_momentum[:, 0].tolist() == [0.9] * EPOCHS * SPE
     assert result.step_loss.tolist() == reference.losses

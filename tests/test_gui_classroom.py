@@ -13,7 +13,7 @@ from PySide6.QtGui import QWheelEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from conftest import settle, step_epoch
-from gui.training import FINISHED, IDLE, PAUSED, STOPPED
+from engine.status import SessionState
 from tests.gui_checks import wait_for_layout
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def test_cannot_start_leaves_the_status_bar_once_the_field_is_fixed(qtbot, make_
 def test_new_and_another_preset_forget_the_readout_and_the_live_columns(qtbot, make_window, tmp_path):
     window = make_window(preset("per-layer-lr", epochs=3))
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.live.refresh_state()
     assert window.state.columns[:2] == ["module", "lr"] and window.state.table.rowCount() == 2
     window.plots.hover_at(2)
@@ -91,7 +91,7 @@ def test_the_live_state_header_says_paused_and_stopped(qtbot, make_window):
     window.live.refresh_state()
     assert "(paused)" in window.state.title.text() and "running" not in window.state.title.text()
     window.live.stop()
-    wait_state(qtbot, window, STOPPED)
+    wait_state(qtbot, window, SessionState.STOPPED)
     window.live.refresh_state()
     assert "(stopped)" in window.state.title.text()
 
@@ -126,7 +126,7 @@ def test_start_is_not_offered_while_paused(qtbot, make_window):
     assert not window.start_action.isEnabled()  # F5 next to F6 would throw the paused run away
     assert "Resume" in window.start_action.toolTip() or "paused" in window.start_action.toolTip()
     window.live.stop()
-    wait_state(qtbot, window, STOPPED)
+    wait_state(qtbot, window, SessionState.STOPPED)
     assert window.start_action.isEnabled()
 
 
@@ -149,12 +149,12 @@ def test_the_prediction_is_redrawn_after_an_edit_after_stop_and_after_reset(qtbo
     assert 0.0123 * 0.5 in drawn.yData
     window.plots.set_predictions([None])  # as if nothing were drawn: Stop must draw it again
     window.live.stop()
-    wait_state(qtbot, window, STOPPED)
+    wait_state(qtbot, window, SessionState.STOPPED)
     settle(qtbot, window)
     assert window.plots.predictions[0].results.epoch_lr[1, 0] == 0.0123
     assert window.plots.runs[0].predicted[0].xData is not None
     window.live.reset()
-    assert window.controller.state == IDLE
+    assert window.controller.state == SessionState.IDLE
     settle(qtbot, window)
     assert window.plots.predictions[0].results.epoch_lr[1, 0] == 0.0123  # the recorded edit stays in it
     assert window.plots.runs[0].predicted[0].xData is not None and window.plots.runs[0].lr[0].xData is None
@@ -164,7 +164,7 @@ def test_the_prediction_is_redrawn_after_an_edit_after_stop_and_after_reset(qtbo
 def test_an_lr_drop_is_a_step_at_its_epoch_and_its_marker_sits_on_it(qtbot, make_window):
     window = make_window(preset("article-manual-decay", epochs=12))
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.live.refresh()
     curve = window.plots.runs[0].lr[0]
     x, y = curve.xData, curve.yData
@@ -180,7 +180,7 @@ def test_an_lr_drop_is_a_step_at_its_epoch_and_its_marker_sits_on_it(qtbot, make
 def test_two_runs_identical_to_the_bit_both_stay_visible(qtbot, make_window):
     window = make_window(preset("manual-vs-steplr", epochs=20))
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.live.refresh()
     a, b = (window.plots.runs[i] for i in (0, 1))
     assert a.lr[0].yData.tobytes() == b.lr[0].yData.tobytes()  # the lines coincide exactly...
@@ -201,7 +201,7 @@ def test_the_verdict_names_the_first_epoch_and_step_that_differ(qtbot, make_wind
     window.compare_a.setCurrentIndex(1)
     window.compare_b.setCurrentIndex(2)
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.live.refresh()
     spe = window.controller.snapshot.steps_per_epoch
     text, kind = window.plots.verdict
@@ -228,7 +228,7 @@ def test_the_readout_never_moves_a_plot(qtbot, make_window):
     window.show()
     qtbot.waitExposed(window)
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.live.refresh()
     wait_for_layout(qtbot, window)
     geometry = [p.sceneBoundingRect() for p in window.plots.plots if p in window.plots.shown]
@@ -379,7 +379,7 @@ def test_a_plot_is_exported_at_twice_the_screens_pixels_with_its_legend_and_titl
     window.show()
     qtbot.waitExposed(window)
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.plots.hover_at(2)  # a readout on screen never gets into the picture
     canvas = window.plot_area.canvas.size()
     assert window.plot_controls.export(str(tmp_path / "twice.png"))

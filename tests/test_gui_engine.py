@@ -25,9 +25,9 @@ from engine.edit_effect import PLATEAU_EFFECT
 from engine.parse import parse_experiment
 from engine.preview import predict_schedule
 from engine.session import TrainingSession
+from engine.status import SessionState
 from engine.worker import PREVIEW_STEPS
 from gui.engine_client import EngineClient
-from gui.training import FINISHED, IDLE, PAUSED, RUNNING, STOPPED
 
 LONG = 120_000  # ms: generous waits (a condition returns as soon as it holds)
 
@@ -303,7 +303,7 @@ def test_predict_from_here_equals_what_the_run_then_does(qtbot, make_window, nam
     step_epoch(qtbot, window)
     spe = window.controller.snapshot.steps_per_epoch
     at = window.controller.snapshot.position
-    assert at == 2 * spe and window.controller.state == PAUSED
+    assert at == 2 * spe and window.controller.state == SessionState.PAUSED
     window.live.refresh_state()
     table = window.state.table
     item = table.item(0, window.state.columns.index("lr"))
@@ -322,9 +322,9 @@ def test_predict_from_here_equals_what_the_run_then_does(qtbot, make_window, nam
                     and window.state.effect.text().endswith(f": {words}."), timeout=LONG)
     assert window.state.effect.text().startswith("The lr edit of group 0")
     prediction = window.plots.predictions[0]
-    assert window.controller.state == PAUSED
+    assert window.controller.state == SessionState.PAUSED
     trigger(window, "pause")  # Resume
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     results = window.controller.series[0].results()
     assert results.step_lr[at, 0] == 0.03
     assert prediction.complete and len(prediction.results.step) == len(results.step) - position
@@ -370,7 +370,7 @@ def test_the_gui_never_touches_torch_objects_of_a_running_session(qtbot, process
     assert client.worker is None and client.thread is None  # no engine in this process
     assert client.process.pid != os.getpid() and client.info["pid"] == client.process.pid
     trigger(window, "start")
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     qtbot.waitUntil(lambda: window.controller.snapshot is not None and window.controller.snapshot.finished,
                     timeout=LONG)
     snapshot = window.controller.snapshot
@@ -423,7 +423,7 @@ def test_in_thread_mode_the_gui_thread_never_reads_the_sessions_torch_objects(qt
     step_epoch(qtbot, window)
     qtbot.waitUntil(lambda: "The lr edit of group 0" in window.state.effect.text(), timeout=LONG)
     trigger(window, "pause")  # Resume
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.live.refresh()
     settle(qtbot, window, LONG)
     assert touched == []
@@ -443,7 +443,7 @@ def test_a_crashed_engine_is_shown_the_window_survives_and_start_trains_again(qt
                     timeout=LONG)
     assert "SIGKILL" in window.last_message[1]
     assert "The engine stopped" in window.status_label.text()
-    assert window.controller.state == STOPPED and not window.controller.busy
+    assert window.controller.state == SessionState.STOPPED and not window.controller.busy
     assert window.controller.series[0].n_steps > 0  # the results so far are kept
     # the window still works: the form can be edited and checked
     lr_editor(window).setText("0.05")
@@ -451,7 +451,7 @@ def test_a_crashed_engine_is_shown_the_window_survives_and_start_trains_again(qt
     assert window.error is None
     window.speed.setCurrentIndex(0)
     trigger(window, "start")
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     new = window.controller.client.process
     assert new is not None and new.pid != old.pid and new.is_alive() and not old.is_alive()
     snapshot = window.controller.snapshot
@@ -467,9 +467,9 @@ def test_after_a_crash_and_reset_start_becomes_possible_again(qtbot, process_win
     qtbot.waitUntil(lambda: window.controller.snapshot is not None and window.controller.snapshot.position > 0,
                     timeout=LONG)
     os.kill(window.controller.client.process.pid, signal.SIGKILL)
-    qtbot.waitUntil(lambda: window.controller.state == STOPPED, timeout=LONG)
+    qtbot.waitUntil(lambda: window.controller.state == SessionState.STOPPED, timeout=LONG)
     trigger(window, "reset")
-    assert window.controller.state == IDLE and window.error is None
+    assert window.controller.state == SessionState.IDLE and window.error is None
     # either Start is possible now, or a new engine is on its way (and Start follows when it is ready)
     assert window.start_action.isEnabled() or window.controller.client.alive, window.start_action.toolTip()
     qtbot.waitUntil(lambda: window.start_action.isEnabled(), timeout=LONG)
@@ -482,7 +482,7 @@ def test_the_results_kept_after_a_crash_can_be_exported(qtbot, process_window, t
     qtbot.waitUntil(lambda: window.controller.snapshot is not None and window.controller.snapshot.position > 0,
                     timeout=LONG)
     os.kill(window.controller.client.process.pid, signal.SIGKILL)
-    qtbot.waitUntil(lambda: window.controller.state == STOPPED, timeout=LONG)
+    qtbot.waitUntil(lambda: window.controller.state == SessionState.STOPPED, timeout=LONG)
     assert window.controller.has_session and window.export_csv_action.isEnabled()
     before = window.last_message
     window.files.export_results(str(tmp_path / "csv"))
@@ -530,10 +530,10 @@ def test_start_stop_start_quickly_ends_consistent(qtbot, make_window):
         assert window.start()
         window.controller.stop()
     assert window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     qtbot.waitUntil(lambda: engine_session(window) is not None and engine_session(window).finished, timeout=LONG)
     c = window.controller
-    assert c.state == FINISHED and not c.busy and not c.starting
+    assert c.state == SessionState.FINISHED and not c.busy and not c.starting
     assert c.snapshot.position == c.snapshot.total_steps
     for series, expected in zip(c.series, headless(raw)):
         assert series.n_steps == c.snapshot.total_steps  # one session's rows, none of the stopped ones
@@ -543,11 +543,11 @@ def test_start_stop_start_quickly_ends_consistent(qtbot, make_window):
     for _ in range(2):
         trigger(window, "start")
         qtbot.waitUntil(lambda: not c.starting, timeout=LONG)  # the engine has answered the Start
-        if c.state == RUNNING:
+        if c.state == SessionState.RUNNING:
             trigger(window, "stop")
-        wait_state(qtbot, window, STOPPED, FINISHED)
+        wait_state(qtbot, window, SessionState.STOPPED, SessionState.FINISHED)
     trigger(window, "start")
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     qtbot.waitUntil(lambda: c.snapshot.finished, timeout=LONG)
     for series, expected in zip(c.series, headless(raw)):
         assert same_results(series.results(), expected)
@@ -557,12 +557,13 @@ def test_opening_an_example_right_after_start_leaves_no_session_behind(qtbot, ma
     window = make_window(small(epochs=30))
     c = window.controller
     trigger(window, "start")
-    assert c.state == IDLE and window.presets_menu.menuAction().isEnabled()  # the engine has not answered yet
+    # the engine has not answered yet
+    assert c.state == SessionState.IDLE and window.presets_menu.menuAction().isEnabled()
     window.examples.open_requested.emit("steplr")  # a person clicks an example at once
     assert c.snapshot is None and c.series == []
     # everything the engine had to say about the dropped Start has been said and read
-    qtbot.waitUntil(lambda: c.client.worker.state == IDLE and c.client.worker.session is None
-                    and not c.client.conn.poll() and c.state == IDLE, timeout=LONG)
+    qtbot.waitUntil(lambda: c.client.worker.state == SessionState.IDLE and c.client.worker.session is None
+                    and not c.client.conn.poll() and c.state == SessionState.IDLE, timeout=LONG)
     settle(qtbot, window, LONG)
     assert window.setup.runs[0]["name"] != "run 0"  # the example is open
     assert c.snapshot is None and c.series == [] and not c.has_session
@@ -581,12 +582,12 @@ def slow_step_raw(max_iter: int = 500) -> dict:
 def test_stop_during_a_slow_step_says_it_waits_for_the_step_then_stops(qtbot, make_window):
     window = make_window(slow_step_raw(max_iter=300))
     assert window.start()
-    wait_state(qtbot, window, RUNNING)
+    wait_state(qtbot, window, SessionState.RUNNING)
     assert window.controller.snapshot is None or window.controller.snapshot.position == 0  # the first step runs
     trigger(window, "stop")
     qtbot.waitUntil(lambda: "when the step in progress ends" in window.status.label.text(), timeout=LONG)
-    assert window.controller.state == RUNNING  # the request waits for the step: nothing cut in half
-    wait_state(qtbot, window, STOPPED)
+    assert window.controller.state == SessionState.RUNNING  # the request waits for the step: nothing cut in half
+    wait_state(qtbot, window, SessionState.STOPPED)
     assert window.status.label.text() == "Stopped."
     assert window.controller.snapshot.position == 1  # that step, whole, and no other
 
@@ -596,7 +597,7 @@ def test_closing_during_a_slow_step_hides_at_once_and_ends_the_engine_without_wa
     window = process_window(slow_step_raw())
     process = window.controller.client.process
     assert window.start()
-    wait_state(qtbot, window, RUNNING)
+    wait_state(qtbot, window, SessionState.RUNNING)
     hidden_during_close = []
     window.controller.client.shutdown = (lambda shutdown: lambda *a: (hidden_during_close.append(
         window.isVisible()), shutdown(*a))[1])(window.controller.client.shutdown)
@@ -622,11 +623,11 @@ def test_every_start_frees_the_session_before_it(qtbot, make_window):
         sessions.append(weakref.ref(engine_session(window)))
         if i % 3 == 1:
             trigger(window, "stop")
-            wait_state(qtbot, window, STOPPED, FINISHED)
+            wait_state(qtbot, window, SessionState.STOPPED, SessionState.FINISHED)
         elif i % 3 == 2:
             trigger(window, "reset")
             qtbot.waitUntil(lambda: c.client.worker.session is None, timeout=LONG)
-    wait_state(qtbot, window, FINISHED, STOPPED, IDLE)
+    wait_state(qtbot, window, SessionState.FINISHED, SessionState.STOPPED, SessionState.IDLE)
     gc.collect()
     alive = [s for s in sessions if s() is not None]
     assert len(alive) <= 1 and all(s() is engine_session(window) for s in alive)
@@ -640,7 +641,7 @@ def test_while_training_lr_and_loss_plots_take_turns_and_both_end_complete(qtbot
     set_results = window.plots.set_results
     window.plots.set_results = lambda results, part=None: (parts.append(part), set_results(results, part))
     assert window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     during = [p for p in parts if p is not None]
     assert "lr" in during and "loss" in during  # while training: one half of the plots a tick
     assert all(a != b or a is None for a, b in zip(parts, parts[1:]) if a and b)  # halves alternate

@@ -13,8 +13,8 @@ import pytest
 
 from engine.files import loads_experiment
 from engine.session import TrainingSession
+from engine.status import SessionState
 from conftest import engine_session, settle, step_epoch
-from gui.training import FINISHED, IDLE, PAUSED, STOPPED
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -86,7 +86,7 @@ def test_the_preview_follows_the_form(qtbot, make_window):
 def test_a_run_trains_to_the_end(qtbot, make_window):
     window = make_window(small())
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     session = engine_session(window)
     results = window.controller.series[0].results()
     assert len(results.epoch) == 8 and len(results.step) == session.total_steps
@@ -102,7 +102,7 @@ def test_pause_resume_and_step(qtbot, make_window):
     window.start()
     qtbot.waitUntil(lambda: position(window) > 0, timeout=10_000)
     window.live.pause_resume()
-    wait_state(qtbot, window, PAUSED)
+    wait_state(qtbot, window, SessionState.PAUSED)
     assert window.pause_action.text() == "Resume"
     paused_at = window.controller.snapshot.position
     qtbot.wait(200)
@@ -112,7 +112,7 @@ def test_pause_resume_and_step(qtbot, make_window):
     session = engine_session(window)
     assert session.position > paused_at and session.position % session.steps_per_epoch == 0
     window.live.pause_resume()
-    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    wait_state(qtbot, window, SessionState.FINISHED, timeout=60_000)
     assert window.controller.snapshot.finished
 
 
@@ -121,11 +121,11 @@ def test_stop_and_reset(qtbot, make_window):
     window.start()
     qtbot.waitUntil(lambda: position(window) > 30, timeout=10_000)
     window.live.stop()
-    wait_state(qtbot, window, STOPPED)
+    wait_state(qtbot, window, SessionState.STOPPED)
     assert not window.controller.busy and window.setup.isEnabled()
     assert window.export_csv_action.isEnabled()
     window.live.reset()
-    assert window.controller.state == IDLE and window.controller.snapshot is None
+    assert window.controller.state == SessionState.IDLE and window.controller.snapshot is None
 
 
 def paused_after_one_epoch(qtbot, window):
@@ -144,7 +144,7 @@ def test_mid_run_edit_reaches_the_engine_the_saved_experiment_and_the_results(qt
     item.setText("0.0123")  # as a person typing into the cell
     position = window.controller.snapshot.position
     window.live.pause_resume()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     run = engine_session(window).runs[0]
     assert [e.to_dict() for e in run.recorded_edits] == [{"step": position, "group": 0, "lr": 0.0123}]
     results = window.controller.series[0].results()
@@ -181,7 +181,7 @@ def test_add_param_group_mid_run(qtbot, make_window):
     state.add_lr.setText("0.02")
     state.add_button.click()  # one inline row: no dialog
     window.live.pause_resume()
-    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    wait_state(qtbot, window, SessionState.FINISHED, timeout=60_000)
     run = engine_session(window).runs[0]
     assert len(run.optimizer.param_groups) == 2 and run.status == "finished"
     assert window.setup.runs[0]["edits"][0]["add_group"] == {"module": "layer2", "lr": 0.02}
@@ -205,16 +205,16 @@ def test_an_engine_error_is_shown_and_the_window_stays_usable(qtbot, make_window
         {"name": "ok", "optimizer": {"type": "Adam", "lr": 0.1}},
         {"name": "bad", "optimizer": {"type": "Adam", "lr": 0.1}, "scheduler": {"type": "OneCycleLR", "max_lr": 0.1}}]})
     window.start(run=False)
-    wait_state(qtbot, window, PAUSED)
+    wait_state(qtbot, window, SessionState.PAUSED)
     engine_session(window).runs[1].scheduler.total_steps = 9  # torch raises past step 9
     window.live.pause_resume()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.live.refresh()
     assert window.last_message[0] == "A run failed inside torch"
     assert "Tried to step" in window.last_message[1]
     assert [r.status for r in engine_session(window).runs] == ["finished", "failed"]
     window.start()  # still usable
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
 
 
 def test_load_and_save_training_state(qtbot, make_window, tmp_path):
@@ -226,13 +226,13 @@ def test_load_and_save_training_state(qtbot, make_window, tmp_path):
     position = window.controller.snapshot.position
     window.live.reset()
     window.live.load_training_state(str(tmp_path / "s.pt"))
-    wait_state(qtbot, window, PAUSED)
+    wait_state(qtbot, window, SessionState.PAUSED)
     qtbot.waitUntil(lambda: window.controller.snapshot is not None)
-    assert window.controller.state == PAUSED and window.controller.snapshot.position == position
+    assert window.controller.state == SessionState.PAUSED and window.controller.snapshot.position == position
     window.live.refresh()
     assert window.controller.series[0].n_steps == position  # the history came back with the state
     window.live.pause_resume()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     straight = TrainingSession(loads_experiment(_toml(small(epochs=40))))
     straight.run()
     assert engine_session(window).snapshot()[0].step_loss.tobytes() == straight.snapshot()[0].step_loss.tobytes()
@@ -252,7 +252,7 @@ def test_compare_two_runs_shows_their_difference(qtbot, make_window):
     window = make_window(raw)
     assert window.plots.compare == (0, 1)
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.live.refresh()
     text, kind = window.plots.verdict
     assert kind == "same" and "identical to the bit" in text
@@ -281,7 +281,7 @@ def test_files_open_save_and_recent(qtbot, make_window, tmp_path):
 def test_export_plot_and_results(qtbot, make_window, tmp_path):
     window = make_window(small(epochs=3))
     window.start()
-    wait_state(qtbot, window, FINISHED)
+    wait_state(qtbot, window, SessionState.FINISHED)
     window.plot_controls.export(str(tmp_path / "plot.png"))
     window.plot_controls.export(str(tmp_path / "plot.svg"))
     assert (tmp_path / "plot.png").stat().st_size > 1000
@@ -312,7 +312,7 @@ def test_reset_and_open_preset_while_training_are_clean(qtbot, make_window):
     assert not window.presets_menu.menuAction().isEnabled()  # opening would drop the training
     window.live.reset()
     qtbot.wait(100)  # the job's queued "finished" arrives after the reset: nothing may break
-    assert window.controller.state == IDLE and window.controller.snapshot is None
+    assert window.controller.state == SessionState.IDLE and window.controller.snapshot is None
     assert window.presets_menu.menuAction().isEnabled()
 
 
@@ -327,7 +327,7 @@ def test_runs_can_be_picked_while_training_but_not_edited(qtbot, make_window):
     assert window.state.runs.currentText() == "b" and window.state.title.text().startswith("SGD.param_groups")
     window.live.edit_lr(1, 0, 0.02, False)
     window.live.stop()
-    wait_state(qtbot, window, STOPPED)
+    wait_state(qtbot, window, SessionState.STOPPED)
     assert window.last_message[0] == "Edits not applied"  # sent while paused, training stopped first
 
 
@@ -346,7 +346,7 @@ def test_edits_are_saved_while_training_and_never_twice(qtbot, make_window, tmp_
     save_state(engine_session(window), tmp_path / "s.pt")
     window.live.load_training_state(str(tmp_path / "s.pt"))
     window.live.pause_resume()
-    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    wait_state(qtbot, window, SessionState.FINISHED, timeout=60_000)
     assert window.setup.runs[0]["edits"] == edits  # once, though the state holds it too
 
 
@@ -363,9 +363,9 @@ def test_a_state_that_does_not_fit_changes_nothing(qtbot, make_window, tmp_path)
     qtbot.waitUntil(lambda: window.last_message is not None)
     print(window.last_message)
     assert window.last_message[0] == "Cannot load the training state"
-    assert engine_session(window) is session and window.controller.state == PAUSED
+    assert engine_session(window) is session and window.controller.state == SessionState.PAUSED
     window.live.pause_resume()
-    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    wait_state(qtbot, window, SessionState.FINISHED, timeout=60_000)
     assert session.position > position
 
 
@@ -425,5 +425,5 @@ def test_a_state_with_an_unknown_module_is_refused_and_the_window_goes_on(qtbot,
     qtbot.waitUntil(lambda: window.last_message is not None)
     assert window.last_message[0] == "Cannot load the training state"
     assert "does not fit" in window.last_message[1]
-    assert window.controller.state == IDLE and window.start()  # still usable
-    wait_state(qtbot, window, FINISHED, timeout=60_000)
+    assert window.controller.state == SessionState.IDLE and window.start()  # still usable
+    wait_state(qtbot, window, SessionState.FINISHED, timeout=60_000)

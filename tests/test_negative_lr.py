@@ -15,7 +15,7 @@ import torch
 
 from engine.checkpoint import load_state, save_state
 from engine.preview import predict_schedule
-from engine.run import DIVERGED, FINISHED
+from engine.status import RunStatus
 from engine.session import TrainingSession
 from tests.engine_helpers import experiment, train
 from tests.plain_torch import train as plain_train
@@ -34,7 +34,7 @@ def test_lambdalr_below_zero_trains_on_as_torch_does():
     session, (result,) = train(exp)
     reference = plain_train(sgd(), epochs=8,
                             make_scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(o, lambda e: 1 - e / 4))
-    assert session.runs[0].status == FINISHED
+    assert session.runs[0].status == RunStatus.FINISHED
     assert result.step_lr[:, 0].tolist() == [lrs[0] for lrs in reference.lrs]
     assert result.step_loss.tolist() == reference.losses
     assert result.step_lr[5 * SPE, 0] == -0.025
@@ -59,7 +59,7 @@ def test_a_note_each_time_a_groups_lr_turns_negative():
 
     reference = plain_train(make, epochs=10, make_scheduler=lambda o: torch.optim.lr_scheduler.LambdaLR(
         o, [lambda e: math.cos(e), lambda e: 1]))
-    assert session.runs[0].status == FINISHED
+    assert session.runs[0].status == RunStatus.FINISHED
     assert result.step_lr.tolist() == reference.lrs
     assert result.step_loss.tolist() == reference.losses
     notes = [e for e in result.events if e.kind == "note"]
@@ -71,7 +71,7 @@ def test_an_lr_beyond_float32_diverges_either_sign(factor):
     exp = experiment([{"optimizer": {"type": "SGD", "lr": 1e-3},
                        "scheduler": {"type": "MultiplicativeLR", "lr_lambda": factor}}], epochs=4)
     session, (result,) = train(exp)
-    assert session.runs[0].status == DIVERGED
+    assert session.runs[0].status == RunStatus.DIVERGED
     assert result.events[-1].kind == "diverged" and "lr left the range" in result.events[-1].detail
     assert len(result.step) == SPE  # the first epoch trained; the lr of the second was never applied
 

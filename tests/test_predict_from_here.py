@@ -19,7 +19,8 @@ from engine.config import GroupConfig
 from engine.edit_effect import FADED, PLATEAU_EFFECT, edit_effect
 from engine.preview import predict_from
 from engine.registry import SCHEDULERS
-from engine.run import FINISHED, ScheduleProbe
+from engine.run import ScheduleProbe
+from engine.status import RunStatus
 from engine.session import TrainingSession
 from tests.engine_helpers import experiment, train
 from tests.plain_torch import train as plain_train
@@ -271,7 +272,7 @@ def test_cosine_annealing_drives_an_lr_below_eta_min_negative_on_its_way_up():
 
     reference = plain_train(lambda model: torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), epochs=EPOCHS,
                             interval="step", before=edit, make_scheduler=cosine)
-    assert session.runs[0].status == FINISHED
+    assert session.runs[0].status == RunStatus.FINISHED
     assert trained.step_lr[:, 0].tolist() == [lrs[0] for lrs in reference.lrs]
     assert trained.step_loss.tolist() == reference.losses
     assert reference.lrs[15][0] > 0 > reference.lrs[16][0] and reference.lrs[30][0] == 0.09

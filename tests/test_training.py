@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from engine.registry import OPTIMIZERS
-from engine.run import DIVERGED, FINISHED
+from engine.status import RunStatus
 from tests.engine_helpers import experiment, train
 
 SUPPORTED = [name for name, spec in OPTIMIZERS.items() if not spec.unsupported]
@@ -20,7 +20,7 @@ def test_every_supported_optimizer_trains(name):
     options = {"type": name, "lr": LR.get(name, 0.02), **({"max_iter": 4} if name == "LBFGS" else {})}
     exp = experiment([{"optimizer": options}], epochs=15, samples=256, val_fraction=0.25)
     session, (result,) = train(exp)
-    assert session.runs[0].status == FINISHED
+    assert session.runs[0].status == RunStatus.FINISHED
     assert isinstance(session.runs[0].optimizer, OPTIMIZERS[name].cls)
     assert result.train_loss[-1] < result.train_loss[0]
     assert all(math.isfinite(x) for x in result.val_loss)
@@ -30,7 +30,7 @@ def test_lbfgs_steps_with_a_closure():
     exp = experiment([{"optimizer": {"type": "LBFGS", "lr": 0.5, "max_iter": 4, "line_search_fn": "strong_wolfe"}}],
                      epochs=3)
     session, (result,) = train(exp)
-    assert session.runs[0].closure_step and session.runs[0].status == FINISHED
+    assert session.runs[0].closure_step and session.runs[0].status == RunStatus.FINISHED
 
 
 def test_two_sessions_of_one_experiment_are_identical_and_leave_the_global_rng_alone():
@@ -95,7 +95,7 @@ def test_a_diverging_run_stops_and_keeps_its_rows_while_the_other_finishes():
     exp = experiment([{"name": "calm", "optimizer": {"type": "SGD", "lr": 0.05}},
                       {"name": "wild", "optimizer": {"type": "SGD", "lr": 50.0}}], epochs=30, val_fraction=0.2)
     session, (calm, wild) = train(exp)
-    assert [r.status for r in session.runs] == [FINISHED, DIVERGED]
+    assert [r.status for r in session.runs] == [RunStatus.FINISHED, RunStatus.DIVERGED]
     assert len(calm.epoch) == 30
     event = wild.events[-1]
     assert event.kind == "diverged" and "loss became" in event.detail
@@ -108,6 +108,6 @@ def test_an_lr_that_overflows_is_reported_as_divergence():
     exp = experiment([{"optimizer": {"type": "SGD", "lr": 1e-3},
                        "scheduler": {"type": "MultiplicativeLR", "lr_lambda": "1e100"}}], epochs=6)
     session, (result,) = train(exp)
-    assert session.runs[0].status == DIVERGED
+    assert session.runs[0].status == RunStatus.DIVERGED
     assert "lr left the range" in result.events[-1].detail and "1e+97" in result.events[-1].detail
     assert len(result.step) == 4  # the first epoch trained; the overflowing lr was never applied

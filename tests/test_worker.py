@@ -27,7 +27,8 @@ from engine.preview import predict_schedule
 from engine.recorder import RunResults
 from engine.session import TrainingSession, raw_with_edits
 from engine.snapshot import RunSnapshot, SessionSnapshot
-from engine.worker import FINISHED, IDLE, PAUSED, PREVIEW_STEPS, RUNNING, STOPPED, Worker, serve
+from engine.status import SessionState
+from engine.worker import PREVIEW_STEPS, Worker, serve
 
 TIMEOUT = 120.0  # generous: a loaded machine is slow, and waiting on a message returns as soon as it comes
 
@@ -189,11 +190,11 @@ def paused_at_epoch(engine: Engine, raw: dict, epochs: int) -> int:
     """Start ``raw`` paused, step ``epochs`` epochs; the position (the engine is paused there)."""
     engine.send("start", raw, None, False)
     engine.expect("started")
-    assert engine.state(PAUSED, RUNNING, FINISHED) == PAUSED
+    assert engine.state(SessionState.PAUSED, SessionState.RUNNING, SessionState.FINISHED) == SessionState.PAUSED
     for _ in range(epochs):
         engine.send("step_epoch")
-        assert engine.state(RUNNING) == RUNNING
-        assert engine.state(PAUSED, FINISHED, STOPPED) == PAUSED
+        assert engine.state(SessionState.RUNNING) == SessionState.RUNNING
+        assert engine.state(SessionState.PAUSED, SessionState.FINISHED, SessionState.STOPPED) == SessionState.PAUSED
     return engine.snapshot.position
 
 
@@ -203,9 +204,9 @@ def test_ready_then_a_run_streams_the_sessions_results_bit_for_bit(engine):
     raw = make_raw(TWO_RUNS)
     engine.send("start", raw, None, True)
     assert engine.expect("started")[0] is None  # (a state file's path)
-    states = [engine.state(RUNNING, PAUSED, FINISHED, STOPPED)]
-    states.append(engine.state(FINISHED, PAUSED, STOPPED, IDLE))
-    assert states == [RUNNING, FINISHED]
+    states = [engine.state(SessionState.RUNNING, SessionState.PAUSED, SessionState.FINISHED, SessionState.STOPPED)]
+    states.append(engine.state(SessionState.FINISHED, SessionState.PAUSED, SessionState.STOPPED, SessionState.IDLE))
+    assert states == [SessionState.RUNNING, SessionState.FINISHED]
     kinds = engine.kinds()
     assert kinds.index("started") < kinds.index("published")
     assert kinds[-2:] == ["published", "state"]  # every row is out before "finished" is said
@@ -242,7 +243,7 @@ def test_pause_resume_step_epoch_and_stop(engine):
     raw = long_raw()
     running(engine, raw)
     engine.send("pause")
-    assert engine.state(PAUSED, FINISHED, STOPPED) == PAUSED
+    assert engine.state(SessionState.PAUSED, SessionState.FINISHED, SessionState.STOPPED) == SessionState.PAUSED
     paused_at = engine.snapshot.position
     spe = engine.snapshot.steps_per_epoch
     assert 0 < paused_at < engine.snapshot.total_steps
@@ -253,27 +254,27 @@ def test_pause_resume_step_epoch_and_stop(engine):
     assert engine.worker.session.position == paused_at
     # step_epoch: to the next epoch boundary, then paused again
     engine.send("step_epoch")
-    assert engine.state(RUNNING) == RUNNING
-    assert engine.state(PAUSED, FINISHED, STOPPED) == PAUSED
+    assert engine.state(SessionState.RUNNING) == SessionState.RUNNING
+    assert engine.state(SessionState.PAUSED, SessionState.FINISHED, SessionState.STOPPED) == SessionState.PAUSED
     stepped = engine.snapshot.position
     assert stepped == (paused_at // spe + 1) * spe
     assert engine.worker.session.position == stepped
     assert [m[0] for m in engine.sync()] == []
     # step_epoch again from a boundary: exactly one epoch
     engine.send("step_epoch")
-    engine.state(RUNNING)
-    engine.state(PAUSED, FINISHED, STOPPED)
+    engine.state(SessionState.RUNNING)
+    engine.state(SessionState.PAUSED, SessionState.FINISHED, SessionState.STOPPED)
     assert engine.snapshot.position == stepped + spe
     # resume: it trains on
     engine.send("resume")
-    assert engine.state(RUNNING, PAUSED) == RUNNING
+    assert engine.state(SessionState.RUNNING, SessionState.PAUSED) == SessionState.RUNNING
     engine.expect("published", lambda snapshot, chunks: snapshot.position > stepped + spe)
     # step_epoch and resume while running change nothing (no state message)
     engine.send("step_epoch")
     engine.send("resume")
     assert "state" not in [m[0] for m in engine.sync()]
     engine.send("stop")
-    assert engine.state(STOPPED, FINISHED, PAUSED) == STOPPED
+    assert engine.state(SessionState.STOPPED, SessionState.FINISHED, SessionState.PAUSED) == SessionState.STOPPED
     stopped_at = engine.snapshot.position
     assert stopped_at < engine.snapshot.total_steps
     # stopped: nothing resumes it
@@ -301,7 +302,7 @@ def test_a_stop_while_paused_drops_the_edits_that_never_reached_a_step(engine):
     engine.expect("command_queued")
     engine.expect("published", lambda snapshot, chunks: snapshot.pending_commands == 1)  # at once while paused
     engine.send("stop")
-    engine.state(STOPPED)
+    engine.state(SessionState.STOPPED)
     title, text = engine.expect("notice")
     assert title == "Edits not applied" and "1 edit(s)" in text
     assert engine.snapshot.runs[0].recorded_edits == ()
@@ -319,13 +320,13 @@ def test_an_edit_sent_while_paused_applies_at_the_next_step_is_recorded_and_repl
     engine.expect("published", lambda snapshot, chunks: snapshot.pending_commands == 1)  # at once while paused
     assert engine.snapshot.runs[0].recorded_edits == ()  # not before the step
     engine.send("step_epoch")
-    engine.state(PAUSED, FINISHED)
+    engine.state(SessionState.PAUSED, SessionState.FINISHED)
     assert engine.snapshot.pending_commands == 0
     edits = engine.snapshot.runs[0].recorded_edits
     assert edits == ({"step": at, "group": 0, "lr": 0.0123},)
     assert engine.snapshot.runs[1].recorded_edits == ()
     engine.send("resume")
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     (first, second) = engine.results()
     assert first.step_lr[at, 0] == 0.0123 and first.step_lr[at - 1, 0] != 0.0123
     assert any(e.kind == "edit" and e.step == at for e in first.events)
@@ -354,7 +355,7 @@ def test_an_add_group_command_is_recorded_and_replays(engine):
     refused, path, message = engine.expect("command_refused")
     assert refused == again and path == "module" and "already" in message
     engine.send("resume")
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     run = engine.snapshot.runs[0]
     assert run.modules == ("layer", "layer2") and len(run.groups) == 2
     assert run.recorded_edits == ({"step": at, "add_group": {"module": "layer2", "lr": 0.02}},)
@@ -375,13 +376,13 @@ def test_a_command_that_cannot_apply_is_refused_with_its_field(engine, command, 
     refused, got_path, message = engine.expect("command_refused")
     assert refused == command and got_path == path and words in message
     engine.send("resume")
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     assert engine.snapshot.runs[0].recorded_edits == ()
 
 
 def test_a_command_after_the_end_is_refused(engine):
     engine.send("start", make_raw([{"optimizer": SGD}], epochs=2), None, True)
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     command = SetGroupOptions(run=0, group=0, options={"lr": 0.5})
     engine.send("command", command)
     assert engine.expect("command_refused") == (command, "run", "nothing is training")
@@ -538,9 +539,9 @@ def test_checks_are_answered_while_training(engine):
     engine.send("check", 5, raw)
     assert engine.expect("checked", lambda request, *_: request == 5) == (5, "", "")
     engine.expect("preview", lambda request, index, _p, final: (request, index) == (5, 1) and final)
-    assert engine.worker.state == RUNNING
+    assert engine.worker.state == SessionState.RUNNING
     engine.send("stop")
-    engine.state(STOPPED)
+    engine.state(SessionState.STOPPED)
 
 
 # -- predict from here ------------------------------------------------------------------------------
@@ -575,14 +576,14 @@ def test_predict_from_after_an_applied_edit_equals_what_the_run_then_does(engine
     engine.send("command", SetGroupOptions(run=0, group=0, options={"lr": 0.03}))
     engine.expect("command_queued")
     engine.send("step_epoch")
-    engine.state(PAUSED)
+    engine.state(SessionState.PAUSED)
     position = engine.snapshot.position
     assert engine.snapshot.runs[0].recorded_edits == ({"step": at, "group": 0, "lr": 0.03},)
     prediction, effect = predicted(engine, 1)
     assert prediction.results.step[0] == position
     assert effect_says(effect, at, words)
     engine.send("resume")
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     (results,) = engine.results()
     assert prediction.complete and len(prediction.results.step) == len(results.step) - position
     if name == "ReduceLROnPlateau":
@@ -601,7 +602,7 @@ def test_predict_from_while_paused_with_the_edit_still_pending_equals_what_the_r
     engine.expect("command_queued")
     prediction, _ = predicted(engine, 1)
     engine.send("resume")
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     (results,) = engine.results()
     assert prediction.results.step[0] == at
     assert results.step_lr[at, 0] == 0.03
@@ -616,7 +617,7 @@ def test_predict_from_without_an_edit_and_with_nothing_to_predict(engine):
     engine.send("predict_from", 2, 5)  # no such run: no answer, and the loop goes on
     assert [m[0] for m in engine.sync()] == []
     engine.send("resume")
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     (results,) = engine.results()
     assert prediction.results.step_lr.tobytes() == results.step_lr[position:].tobytes()
     done, _ = predicted(engine, 3)
@@ -644,17 +645,17 @@ def test_save_state_export_and_reset(engine, tmp_path):
     assert rows[0] == "run,epoch,group,lr,train_loss,val_loss" and len(rows) == 1 + 2 * 2
     # reset: the session is gone
     engine.send("reset")
-    assert engine.state(IDLE) == IDLE
+    assert engine.state(SessionState.IDLE) == SessionState.IDLE
     assert engine.worker.session is None
     engine.send("command", SetGroupOptions(run=0, group=0, options={"lr": 0.5}))
     assert engine.expect("command_refused")[1:] == ("run", "nothing is training")
     # the state file continues where it was saved, and ends as a straight run does
     engine.send("start", raw, str(path), False)
     assert engine.expect("started")[0] == str(path)
-    engine.state(PAUSED)
+    engine.state(SessionState.PAUSED)
     assert engine.snapshot.position == at
     engine.send("resume")
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     for got, expected in zip(engine.results(), headless(raw)):
         assert_same(got, expected)
 
@@ -667,8 +668,8 @@ def test_an_unknown_or_broken_request_is_answered_failed_and_the_loop_goes_on(en
     (text,) = engine.expect("failed")
     assert "TypeError" in text
     engine.send("start", make_raw([{"optimizer": SGD}], epochs=2), None, True)
-    assert engine.state(FINISHED, RUNNING) in (RUNNING, FINISHED)
-    engine.state(FINISHED)
+    assert engine.state(SessionState.FINISHED, SessionState.RUNNING) in (SessionState.RUNNING, SessionState.FINISHED)
+    engine.state(SessionState.FINISHED)
 
 
 def test_shutdown_ends_the_loop_also_while_training():
@@ -721,9 +722,9 @@ def test_snapshots_are_plain_data_without_tensors(engine):
     engine.expect("command_queued")
     engine.expect("command_queued")
     engine.send("step_epoch")
-    engine.state(PAUSED)
+    engine.state(SessionState.PAUSED)
     engine.send("resume")
-    engine.state(FINISHED)
+    engine.state(SessionState.FINISHED)
     snapshots = [m[1] for m in engine.log if m[0] == "published"]
     assert len(snapshots) >= 4
     for snapshot in snapshots:
