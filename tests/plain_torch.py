@@ -6,14 +6,16 @@ on: the synthetic data (one generator seeded with the experiment's seed: inputs,
 weights, noise), the article's ``Net`` (``torch.manual_seed(seed)``, then ``nn.Linear(10, 2)``
 and ``nn.Linear(2, 10)``; the forward is ``self.layer(input)``), and each epoch's batch order
 (``torch.randperm`` from a second generator). The loop is torch's documented one:
-``zero_grad -> forward -> backward -> optimizer.step() -> scheduler.step()``.
+``zero_grad -> forward -> backward -> optimizer.step() -> scheduler.step()`` (``optimizer.step(closure)``
+for LBFGS; after each epoch, the validation loss under ``torch.no_grad()``, which a
+ReduceLROnPlateau is stepped with).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -36,8 +38,9 @@ def net(seed: int) -> Net:
         return Net()
 
 
-def data(seed: int, samples: int, noise: float, val_fraction: float):
-    """(x_train, y_train) of the article's teacher."""
+def split(seed: int, samples: int, noise: float, val_fraction: float):
+    """(x_train, y_train, x_val, y_val) of the article's teacher: the last ``val_fraction`` of the
+    samples (rounded) are the validation set."""
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(samples, 10, generator=g)
     w1 = torch.randn(10, 2, generator=g) / math.sqrt(10)
@@ -45,7 +48,12 @@ def data(seed: int, samples: int, noise: float, val_fraction: float):
     y = x @ w1 + b1
     y = y + noise * torch.randn(y.shape, generator=g)
     n = samples - round(samples * val_fraction)
-    return x[:n].contiguous(), y[:n].contiguous()
+    return x[:n].contiguous(), y[:n].contiguous(), x[n:].contiguous(), y[n:].contiguous()
+
+
+def data(seed: int, samples: int, noise: float, val_fraction: float):
+    """(x_train, y_train) of the article's teacher."""
+    return split(seed, samples, noise, val_fraction)[:2]
 
 
 def order_generator(seed: int) -> torch.Generator:
@@ -59,42 +67,65 @@ class Trained:
     model: Net
     optimizer: torch.optim.Optimizer
     scheduler: object
+    train_losses: list[float] = field(default_factory=list)  # per epoch: the mean over the samples
+    val_losses: list[float] = field(default_factory=list)    # per epoch, with a validation set
 
 
 def train(make_optimizer, *, epochs: int, make_scheduler=None, interval: str = "epoch", before=None,
           seed: int = 0, samples: int = 128, batch_size: int = 32, noise: float = 0.1,
-          val_fraction: float = 0.0) -> Trained:
+          val_fraction: float = 0.0, closure: bool = False) -> Trained:
     """Train ``make_optimizer(model)`` for ``epochs``; ``make_scheduler(optimizer)`` is stepped after
     every epoch (``interval = "epoch"``), every batch (``"step"``), or every batch ``i`` with
     ``scheduler.step(epoch + i / iters)`` (``"fractional"``, torch's CosineAnnealingWarmRestarts idiom).
-    ``before(t, optimizer)`` runs before optimizer step ``t`` (edits of ``param_groups``)."""
-    x_train, y_train = data(seed, samples, noise, val_fraction)
+    A ReduceLROnPlateau is stepped after every epoch with that epoch's validation loss (the model on
+    the validation set under ``torch.no_grad()``, after the epoch's last step).
+    ``before(t, optimizer)`` runs before optimizer step ``t`` (edits of ``param_groups``).
+    ``closure``: ``optimizer.step(closure)``, torch's idiom for LBFGS (the loss recorded is the one
+    ``step`` returns: the closure's first evaluation)."""
+    x_train, y_train, x_val, y_val = split(seed, samples, noise, val_fraction)
     model = net(seed)
     optimizer = make_optimizer(model)
     scheduler = make_scheduler(optimizer) if make_scheduler is not None else None
     order = order_generator(seed)
     n = len(x_train)
     iters = math.ceil(n / batch_size)
-    losses, lrs = [], []
+    losses, lrs, train_losses, val_losses = [], [], [], []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for epoch in range(epochs):
             perm = torch.randperm(n, generator=order)
             xs, ys = x_train[perm], y_train[perm]
+            total = 0.0
             for i in range(iters):
                 if before is not None:
                     before(epoch * iters + i, optimizer)
                 lrs.append([g["lr"] for g in optimizer.param_groups])
                 x, y = xs[i * batch_size:(i + 1) * batch_size], ys[i * batch_size:(i + 1) * batch_size]
-                optimizer.zero_grad()
-                loss = F.mse_loss(model(x), y)
-                loss.backward()
-                optimizer.step()
+                if closure:
+                    def evaluate(x=x, y=y):
+                        optimizer.zero_grad()
+                        loss = F.mse_loss(model(x), y)
+                        loss.backward()
+                        return loss
+
+                    loss = optimizer.step(evaluate)
+                else:
+                    optimizer.zero_grad()
+                    loss = F.mse_loss(model(x), y)
+                    loss.backward()
+                    optimizer.step()
                 losses.append(loss.item())
+                total += losses[-1] * len(x)
                 if scheduler is not None and interval == "step":
                     scheduler.step()
                 elif scheduler is not None and interval == "fractional":
                     scheduler.step(epoch + i / iters)
-            if scheduler is not None and interval == "epoch":
+            train_losses.append(total / n)
+            if len(x_val):
+                with torch.no_grad():
+                    val_losses.append(F.mse_loss(model(x_val), y_val).item())
+            if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+                scheduler.step(val_losses[-1])
+            elif scheduler is not None and interval == "epoch":
                 scheduler.step()
-    return Trained(losses, lrs, model, optimizer, scheduler)
+    return Trained(losses, lrs, model, optimizer, scheduler, train_losses, val_losses)
