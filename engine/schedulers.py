@@ -19,6 +19,10 @@ Two things torch leaves to the caller are done here:
   which would otherwise overwrite it at its next step: :func:`rebase_group` scales the
   group's base lrs by the edit's ratio, so the rest of the schedule continues from the
   edited value.
+
+Which lists and keys each class has is not written here by class: the registry's traits say it
+(``adopts_group``, :class:`~engine.registry.spec.GroupAdoption`; ``rebase``,
+:class:`~engine.registry.spec.GroupRebase`), and this module applies them to the torch objects.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from torch.optim import lr_scheduler as ls
 from .config import SchedulerConfig
 from .expressions import compile_expression
 from .fieldtypes import Expression, PerGroup
-from .registry import scheduler_spec
+from .registry import scheduler_spec, spec_of
 from .scheduling import option, scheduler_length, scheduler_steps
 
 __all__ = ["build_scheduler", "adopt_new_group", "rebase_group", "per_group", "option",
@@ -77,76 +81,89 @@ def _kwargs(cfg: SchedulerConfig, n_groups: int, run_steps: int) -> dict[str, An
 def build_scheduler(cfg: SchedulerConfig, optimizer: torch.optim.Optimizer, run_steps: int) -> ls.LRScheduler:
     """The torch scheduler for ``cfg`` on ``optimizer``; ``run_steps`` is how often it will be stepped."""
     spec = scheduler_spec(cfg.type)
-    if cfg.children:
-        children = [build_scheduler(c, optimizer, run_steps) for c in cfg.children]
-        if spec.cls is ls.ChainedScheduler:
-            return ls.ChainedScheduler(children, optimizer=optimizer)
-        return spec.cls(optimizer, schedulers=children, **_kwargs(cfg, len(optimizer.param_groups), run_steps))
-    return spec.cls(optimizer, **_kwargs(cfg, len(optimizer.param_groups), run_steps))
+    kwargs = _kwargs(cfg, len(optimizer.param_groups), run_steps)
+    if cfg.children:  # by keyword: SequentialLR takes the optimizer first, ChainedScheduler the schedulers
+        kwargs["schedulers"] = [build_scheduler(c, optimizer, run_steps) for c in cfg.children]
+    return spec.cls(optimizer=optimizer, **kwargs)
 
 
-def _set_momentum(optimizer, group: dict, momentum: float) -> None:
-    if "betas" in optimizer.defaults:
+def _set_momentum(optimizer: torch.optim.Optimizer, group: dict, momentum: float) -> None:
+    """Set ``group``'s momentum as CyclicLR and OneCycleLR do: beta1 where the optimizer has betas."""
+    if spec_of(optimizer).momentum_key == "betas":
         group["betas"] = (momentum, *group["betas"][1:])
     else:
         group["momentum"] = momentum
 
 
-def _adopt(s: ls.LRScheduler, cfg: SchedulerConfig, group: dict, i: int) -> None:
-    if cfg.children:
-        for child, child_cfg in zip(s._schedulers, cfg.children):
-            _adopt(child, child_cfg, group, i)
-    elif isinstance(s, ls.ReduceLROnPlateau):
-        s.min_lrs.append(per_group(option(cfg, "min_lr"), i))
-    else:
-        if isinstance(s, ls.CyclicLR):
-            s.base_lrs.append(per_group(option(cfg, "base_lr"), i))
-            s.max_lrs.append(per_group(option(cfg, "max_lr"), i))
-        elif isinstance(s, ls.OneCycleLR):
-            max_lr = per_group(option(cfg, "max_lr"), i)
-            group["initial_lr"] = max_lr / option(cfg, "div_factor")
-            group["max_lr"] = max_lr
-            group["min_lr"] = group["initial_lr"] / option(cfg, "final_div_factor")
-            s.base_lrs.append(group["initial_lr"])
-        else:
-            s.base_lrs.append(group["initial_lr"])
-        if isinstance(s, (ls.CyclicLR, ls.OneCycleLR)) and s.cycle_momentum:
-            base_m = per_group(option(cfg, "base_momentum"), i)
-            max_m = per_group(option(cfg, "max_momentum"), i)
-            if isinstance(s, ls.CyclicLR):
-                s.base_momentums.append(base_m)
-                s.max_momentums.append(max_m)
-            group["base_momentum"], group["max_momentum"] = base_m, max_m
-            _set_momentum(s.optimizer, group, max_m)
-        if isinstance(s, (ls.LambdaLR, ls.MultiplicativeLR)):
-            s.lr_lambdas.append(_expression(scheduler_spec(cfg.type).params["lr_lambda"].type,
-                                            per_group(option(cfg, "lr_lambda"), i)))
-    # A fresh list: SequentialLR shares its active child's list object.
-    s._last_lr = [g["lr"] for g in s.optimizer.param_groups]
+def _value(spec, cfg: SchedulerConfig, view: dict, source: str, i: int):
+    """Where a new group's entry comes from (see GroupAdoption): option ``source``'s value for group
+    ``i`` (compiled when it is an expression), else the group's key of that name (its initial lr)."""
+    if source not in spec.params:
+        return view[source]
+    value = per_group(option(cfg, source), i)
+    param_type = spec.params[source].type
+    return _expression(param_type, value) if _is_expression(param_type) else value
+
+
+def _adoption(s: ls.LRScheduler, cfg: SchedulerConfig, view: dict, i: int, plan: list) -> None:
+    """Add to ``plan`` what ``s`` (its nested schedulers first) does to take on new group ``i``, as
+    its registry trait says: ``("key", name, value)`` sets a key of the group, ``("append", list,
+    value)`` extends a per-group list, ``("momentum", optimizer, value)`` sets the group's momentum
+    (beta1), ``("last_lr", scheduler, None)`` renews the scheduler's last lrs. ``view`` is the group
+    as the plan leaves it so far. Only reads: nothing changes until the whole plan is known."""
+    for child, child_cfg in zip(getattr(s, "_schedulers", ()), cfg.children):
+        _adoption(child, child_cfg, view, i, plan)
+    spec = scheduler_spec(cfg.type)
+    adopt = spec.adopts_group
+    for key, source, divisor in adopt.group_keys:
+        value = _value(spec, cfg, view, source, i)
+        view[key] = value / option(cfg, divisor) if divisor is not None else value
+        plan.append(("key", key, view[key]))
+    for attribute, source in adopt.lists:
+        plan.append(("append", getattr(s, attribute), _value(spec, cfg, view, source, i)))
+    if adopt.cycles_momentum and s.cycle_momentum:
+        for attribute, source in adopt.momentum_lists:
+            plan.append(("append", getattr(s, attribute), _value(spec, cfg, view, source, i)))
+        for key in ("base_momentum", "max_momentum"):  # torch's names in both constructors
+            view[key] = per_group(option(cfg, key), i)
+            plan.append(("key", key, view[key]))
+        plan.append(("momentum", s.optimizer, view["max_momentum"]))
+    plan.append(("last_lr", s, None))  # a fresh list: SequentialLR shares its active child's list object
 
 
 def adopt_new_group(scheduler: ls.LRScheduler, cfg: SchedulerConfig, index: int) -> None:
-    """Make ``scheduler`` take on ``param_groups[index]``, just added with ``add_param_group``."""
+    """Make ``scheduler`` take on ``param_groups[index]``, just added with ``add_param_group``, as
+    its registry traits say (:class:`~engine.registry.spec.GroupAdoption`). Every value is
+    computed first: if one cannot be, the scheduler and the group are left as they were."""
     group = scheduler.optimizer.param_groups[index]
+    view = {"initial_lr": group["lr"], **group}
+    plan: list = []
+    _adoption(scheduler, cfg, view, index, plan)
     group.setdefault("initial_lr", group["lr"])
-    _adopt(scheduler, cfg, group, index)
+    for kind, target, value in plan:
+        if kind == "key":
+            group[target] = value
+        elif kind == "append":
+            target.append(value)
+        elif kind == "momentum":
+            _set_momentum(target, group, value)
+        else:
+            target._last_lr = [g["lr"] for g in target.optimizer.param_groups]
 
 
 def _rebase(s: ls.LRScheduler, cfg: SchedulerConfig, group: dict, i: int, ratio: float) -> None:
-    if cfg.children:
-        for child, child_cfg in zip(s._schedulers, cfg.children):
-            _rebase(child, child_cfg, group, i, ratio)
-    elif isinstance(s, ls.OneCycleLR):
-        group["max_lr"] *= ratio
-        group["min_lr"] *= ratio
-    elif not isinstance(s, ls.ReduceLROnPlateau):
-        s.base_lrs[i] *= ratio
-        if isinstance(s, ls.CyclicLR):
-            s.max_lrs[i] *= ratio
+    for child, child_cfg in zip(getattr(s, "_schedulers", ()), cfg.children):
+        _rebase(child, child_cfg, group, i, ratio)
+    rebase = scheduler_spec(cfg.type).rebase
+    for key in rebase.group_keys:
+        group[key] *= ratio
+    for attribute in rebase.lists:
+        getattr(s, attribute)[i] *= ratio
 
 
 def rebase_group(scheduler: ls.LRScheduler, cfg: SchedulerConfig, index: int, ratio: float) -> None:
-    """Scale group ``index``'s base lrs by ``ratio`` so closed-form schedules continue from an edit."""
+    """Scale group ``index``'s base lrs by ``ratio`` so closed-form schedules continue from an edit
+    (what each scheduler scales is its registry trait, :class:`~engine.registry.spec.GroupRebase`)."""
     group = scheduler.optimizer.param_groups[index]
     if "initial_lr" in group:
         group["initial_lr"] *= ratio

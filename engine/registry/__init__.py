@@ -20,10 +20,16 @@ from ..errors import ExperimentError, show_value
 from ..fieldtypes import Choice
 from . import overrides
 from .signatures import build_class_spec
-from .spec import REQUIRED, ClassSpec, ParamSpec
+from .spec import (CHAINED, GROUP_OPTION_KINDS, INITIAL_LR, REQUIRED, SEQUENTIAL, ClassSpec, GroupAdoption,
+                   GroupRebase, ParamSpec)
 
 __all__ = ["OPTIMIZERS", "SCHEDULERS", "ClassSpec", "ParamSpec", "REQUIRED", "optimizer_spec",
-           "scheduler_spec", "torch_optimizer_classes", "torch_scheduler_classes"]
+           "scheduler_spec", "spec_of", "torch_optimizer_classes", "torch_scheduler_classes",
+           "SEQUENTIAL", "CHAINED", "GROUP_OPTION_KINDS", "HIDDEN_GROUP_KEYS"]
+
+# param_groups keys that are switches of torch's implementation, not part of the lesson: the
+# window's live param_groups (engine.snapshot) leaves them out
+HIDDEN_GROUP_KEYS: frozenset[str] = frozenset(overrides.GROUP_SWITCHES)
 
 
 def torch_optimizer_classes() -> dict[str, type]:
@@ -41,6 +47,17 @@ def torch_scheduler_classes() -> dict[str, type]:
             and issubclass(getattr(lr_scheduler, name), base)}
 
 
+def _momentum_key(names) -> str | None:
+    """The key a scheduler cycles as momentum (CyclicLR's and OneCycleLR's use_beta1 rule)."""
+    return "betas" if "betas" in names else "momentum" if "momentum" in names else None
+
+
+def _needs_closure(cls: type) -> bool:
+    """Whether ``cls.step`` takes a closure without a default (LBFGS's step(closure))."""
+    closure = inspect.signature(cls.step).parameters.get("closure")
+    return closure is not None and closure.default is inspect.Parameter.empty
+
+
 def _build_optimizers() -> dict[str, ClassSpec]:
     specs = {}
     for name, cls in sorted(torch_optimizer_classes().items()):
@@ -53,6 +70,8 @@ def _build_optimizers() -> dict[str, ClassSpec]:
                                        max_groups=table.get("max_groups"),
                                        lr_note=table.get("lr_note", ""),
                                        lr_note_if=table.get("lr_note_if"),
+                                       momentum_key=_momentum_key(names),
+                                       needs_closure=_needs_closure(cls),
                                        summary=table.get("summary"))
     return specs
 
@@ -115,13 +134,31 @@ def _build_schedulers() -> dict[str, ClassSpec]:
                                        length_factors=tuple(table.get("length_factors", ())),
                                        steps_with_metric=bool(table.get("monitor")),
                                        expression_calls=dict(table.get("calls", {})),
-                                       summary=table.get("summary"),
-                                       extra={"nested": bool(table.get("nested"))})
+                                       children_step=table.get("children"),
+                                       adopts_group=GroupAdoption(**table.get("adopt", {})),
+                                       rebase=GroupRebase(**table.get("rebase", {})),
+                                       summary=table.get("summary"))
     return specs
+
+
+def _check_traits(spec: ClassSpec) -> None:
+    """The options a scheduler's adopt and rebase traits name are real parameters (an override
+    must never silently stop applying)."""
+    adopt = spec.adopts_group
+    named = [*(s for _, s, _ in adopt.group_keys if s not in {k for k, _, _ in adopt.group_keys}),
+             *(d for _, _, d in adopt.group_keys if d is not None),
+             *(s for _, s in (*adopt.lists, *adopt.momentum_lists) if s != INITIAL_LR)]
+    if adopt.cycles_momentum:
+        named += ["cycle_momentum", "base_momentum", "max_momentum"]
+    unknown = sorted(set(named) - set(spec.params))
+    if unknown:
+        raise ValueError(f"{spec.name}'s adopt trait names unknown option(s) {unknown}")
 
 
 OPTIMIZERS: dict[str, ClassSpec] = _build_optimizers()
 SCHEDULERS: dict[str, ClassSpec] = _build_schedulers()
+for _spec in SCHEDULERS.values():
+    _check_traits(_spec)
 
 
 def _lookup(table: dict[str, ClassSpec], kind: str, name, path: str) -> ClassSpec:
@@ -135,6 +172,16 @@ def _lookup(table: dict[str, ClassSpec], kind: str, name, path: str) -> ClassSpe
             n for n in table if n.lower() == name.lower()]
         hint = f" (did you mean {show_value(close[0])}?)" if close else ""
     raise ExperimentError(path, f"unknown {kind} {show_value(name)}{hint}; available: {', '.join(table)}")
+
+
+def spec_of(obj) -> ClassSpec:
+    """The spec of a torch optimizer or scheduler object's class."""
+    cls = type(obj)
+    table = OPTIMIZERS if isinstance(obj, torch.optim.Optimizer) else SCHEDULERS
+    spec = table.get(cls.__name__)
+    if spec is None or spec.cls is not cls:
+        raise KeyError(f"{cls.__module__}.{cls.__qualname__} is not in the registry")
+    return spec
 
 
 def optimizer_spec(name, path: str = "optimizer.type") -> ClassSpec:

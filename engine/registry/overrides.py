@@ -6,16 +6,23 @@ Every name here must be a real parameter (``build_class_spec`` raises otherwise)
 test checks every entry of ``OPTIMIZER_COMMON`` is used by at least one optimizer. A
 ``summary`` must be exactly true of the installed torch (read its source): the window shows
 it under each picker and ``describe`` prints it, with torch's own first paragraph after it.
+
+A scheduler's entry also holds its traits, which the engine asks instead of naming classes:
+``interval``, ``effect``, ``fractional``, ``monitor`` (steps with a metric), ``length`` and
+``length_factors``, ``calls`` (what its expressions see), ``children`` (how it steps the
+schedulers nested in it), ``adopt`` (a :class:`~engine.registry.spec.GroupAdoption`: how a group
+added mid-run joins it) and ``rebase`` (a :class:`~engine.registry.spec.GroupRebase`: what
+rebasing an lr edit scales); the options they name must be real parameters too.
 """
 
 from __future__ import annotations
 
 from ..fieldtypes import (Choice, Expression, Number, NumberList, NumberTuple, PerGroup,
                           SchedulerList, Unavailable)
-from .spec import AFTER_INITIAL, CYCLE_OR_COUNT
+from .spec import AFTER_INITIAL, CHAINED, CYCLE_OR_COUNT, INITIAL_LR, SEQUENTIAL
 
 __all__ = ["OPTIMIZER_BOUND", "SCHEDULER_BOUND", "OPTIMIZER_COMMON", "OPTIMIZERS", "SCHEDULERS",
-           "INTERVALS", "MONITORS"]
+           "INTERVALS", "MONITORS", "GROUP_SWITCHES"]
 
 # Parameters the engine supplies itself.
 OPTIMIZER_BOUND = {"params"}
@@ -45,6 +52,11 @@ OPTIMIZER_COMMON = {
     "differentiable": Unavailable("differentiable runs autograd through optimizer.step() (meta-learning); "
                                   "this lab trains ordinary parameters"),
 }
+
+# param_groups keys that switch torch's implementation (or, like maximize, are not part of an lr
+# lesson): the live param_groups the window shows leave them out (registry.HIDDEN_GROUP_KEYS)
+GROUP_SWITCHES = ("params", "foreach", "fused", "capturable", "differentiable", "maximize",
+                  "decoupled_weight_decay")
 
 # Per optimizer: a plain summary (torch's first line is mostly "Implements Adam algorithm."),
 # parameter overrides, and a reason when it cannot train this lab's model.
@@ -165,6 +177,7 @@ SCHEDULERS: dict[str, dict] = {
                             "scheduler steps from 0. The factor always applies to the initial lr, so factors do "
                             "not compound (unlike MultiplicativeLR).",
                  "params": {"lr_lambda": PerGroup(Expression("epoch", "0.95 ** epoch"))},
+                 "adopt": {"lists": (("base_lrs", INITIAL_LR), ("lr_lambdas", "lr_lambda"))},
                  "effect": OVERWRITES},
     "MultiplicativeLR": {"summary": "At every scheduler step, multiplies each group's current lr by "
                                     "lr_lambda(epoch), so the factors compound: a constant 0.95 is an "
@@ -172,6 +185,7 @@ SCHEDULERS: dict[str, dict] = {
                          "params": {"lr_lambda": PerGroup(Expression("epoch", "0.95"))},
                          # its initial step keeps the lrs: torch calls lr_lambda from epoch 1
                          "calls": {"lr_lambda": AFTER_INITIAL},
+                         "adopt": {"lists": (("base_lrs", INITIAL_LR), ("lr_lambdas", "lr_lambda"))},
                          "effect": CARRIES_ON},
     "StepLR": {"params": {"step_size": COUNT, "gamma": POSITIVE}, "effect": CARRIES_ON},
     "MultiStepLR": {"params": {"milestones": NumberList(COUNT), "gamma": POSITIVE}, "effect": CARRIES_ON},
@@ -221,6 +235,10 @@ SCHEDULERS: dict[str, dict] = {
         },
         "interval": "step", "effect": BOUNDED,
         "calls": {"scale_fn": CYCLE_OR_COUNT},
+        # a new group's bounds: its entry of base_lr and max_lr (and the momenta), as the constructor
+        "adopt": {"lists": (("base_lrs", "base_lr"), ("max_lrs", "max_lr")), "cycles_momentum": True,
+                  "momentum_lists": (("base_momentums", "base_momentum"), ("max_momentums", "max_momentum"))},
+        "rebase": {"lists": ("base_lrs", "max_lrs")},
     },
     "OneCycleLR": {
         "summary": "Raises each group's lr from max_lr / div_factor to max_lr over the first pct_start of "
@@ -238,6 +256,12 @@ SCHEDULERS: dict[str, dict] = {
         # left out: epochs x steps_per_epoch if both are given, else the run's scheduler steps
         # (schedulers.scheduler_length)
         "length": "total_steps", "length_factors": ("epochs", "steps_per_epoch"),
+        # the constructor's group keys: initial_lr = max_lr / div_factor, min_lr = initial_lr / final_div_factor
+        "adopt": {"group_keys": (("initial_lr", "max_lr", "div_factor"), ("max_lr", "max_lr", None),
+                                 ("min_lr", "initial_lr", "final_div_factor")),
+                  "lists": (("base_lrs", INITIAL_LR),), "cycles_momentum": True},
+        # it computes the lr from the group's max_lr and min_lr (base_lrs only start it)
+        "rebase": {"group_keys": ("max_lr", "min_lr"), "lists": ()},
     },
     "ReduceLROnPlateau": {
         "summary": "Multiplies each group's lr by factor (default 0.1) when the monitored loss has not improved "
@@ -247,6 +271,8 @@ SCHEDULERS: dict[str, dict] = {
                    "cooldown": NON_NEGATIVE_COUNT, "min_lr": PerGroup(NON_NEGATIVE), "eps": NON_NEGATIVE},
         "effect": "carries on from the edited lr (it only multiplies the current lr by factor on a plateau)",
         "monitor": True,
+        # no base_lrs: a floor per group, and nothing to rebase (it multiplies the current lr)
+        "adopt": {"lists": (("min_lrs", "min_lr"),)}, "rebase": {"lists": ()},
     },
     "SequentialLR": {"summary": "Runs its schedulers one after another: the first until the first milestone, the "
                                 "next until the following one, and so on. Only the active one steps, and at its "
@@ -257,11 +283,12 @@ SCHEDULERS: dict[str, dict] = {
                                "scheduler starts over from its base lrs and drops the edit (a MultiplicativeLR "
                                "there carries on from the current lr); rebase to scale every scheduler's base "
                                "lrs instead",
-                     "nested": True},
+                     # its schedulers adopt a new group and rebase themselves
+                     "children": SEQUENTIAL, "adopt": {"lists": ()}, "rebase": {"lists": ()}},
     "ChainedScheduler": {"summary": "Steps every one of its schedulers, in order, at each scheduler step, so their "
                                     "changes to the lr combine (e.g. ConstantLR's lowered start with "
                                     "ExponentialLR's decay).",
                          "params": {"schedulers": SchedulerList()},
                          "effect": "depends on the chained schedulers: each applies its own rule in turn",
-                         "nested": True},
+                         "children": CHAINED, "adopt": {"lists": ()}, "rebase": {"lists": ()}},
 }

@@ -7,7 +7,8 @@ from typing import Any
 
 from ..fieldtypes import FieldType
 
-__all__ = ["REQUIRED", "ParamSpec", "ClassSpec", "EVERY_COUNT", "AFTER_INITIAL", "CYCLE_OR_COUNT"]
+__all__ = ["REQUIRED", "ParamSpec", "ClassSpec", "EVERY_COUNT", "AFTER_INITIAL", "CYCLE_OR_COUNT",
+           "SEQUENTIAL", "CHAINED", "INITIAL_LR", "GROUP_OPTION_KINDS", "GroupAdoption", "GroupRebase"]
 
 # What torch passes a scheduler's expression option (``ClassSpec.expression_calls``) while the
 # scheduler counts (its ``last_epoch``) from 0, when it is built, to its last step ``n``:
@@ -19,6 +20,56 @@ AFTER_INITIAL = "after_initial"
 # CyclicLR's scale_fn, by scale_mode: "cycle", the cycle number floor(1 + count / (step_size_up +
 # step_size_down)) from 1; "iterations", the count itself, 0 to n
 CYCLE_OR_COUNT = "cycle_or_count"
+
+
+# How a scheduler that nests others steps them (``ClassSpec.children_step``): SEQUENTIAL, only the
+# active one, restarted at 0 at each milestone (SequentialLR); CHAINED, every one at every step
+# (ChainedScheduler)
+SEQUENTIAL = "sequential"
+CHAINED = "chained"
+
+# A new per-group entry taken from the new group's own initial lr (GroupAdoption.lists)
+INITIAL_LR = "initial_lr"
+
+# The kinds of an optimizer's per-group hyperparameters (numbers and tuples): what a param group
+# may set, an edit may change, and the window shows as columns (ClassSpec.group_options)
+GROUP_OPTION_KINDS = ("float", "int", "tuple")
+
+
+@dataclass(frozen=True)
+class GroupAdoption:
+    """How a scheduler takes on a param group added mid-run (``optimizer.add_param_group``), which
+    torch leaves to the caller (:func:`engine.schedulers.adopt_new_group` does it from this), in order:
+
+    * ``group_keys``: ``(key, source, divisor)``, the keys its constructor writes into each group:
+      the new group's ``key`` is ``source`` (the option's value for the new group when ``source`` is
+      an option, else the group's key of that name, set before it) divided by option ``divisor``
+      (``None``: not divided). OneCycleLR's initial_lr, max_lr and min_lr;
+    * ``lists``: ``(attribute, source)``, the scheduler's per-group lists the new group needs an
+      entry in: :data:`INITIAL_LR` (the group's initial lr, its own lr unless ``group_keys`` set it)
+      or an option's value for the new group (an expression compiled);
+    * ``cycles_momentum``: with the scheduler's ``cycle_momentum`` on, the group gets base_momentum
+      and max_momentum from the options and its momentum (or beta1) set to max_momentum, as the
+      constructor does, and the scheduler's ``momentum_lists`` an entry each, like ``lists``.
+
+    Nested schedulers (SequentialLR's, ChainedScheduler's) each adopt the group themselves.
+    """
+
+    group_keys: tuple[tuple[str, str, str | None], ...] = ()
+    lists: tuple[tuple[str, str], ...] = (("base_lrs", INITIAL_LR),)
+    cycles_momentum: bool = False
+    momentum_lists: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class GroupRebase:
+    """What an lr edit with ``rebase`` scales by the edit's ratio for the edited group, besides its
+    ``initial_lr`` (:func:`engine.schedulers.rebase_group`): its entry in the scheduler's per-group
+    ``lists`` (base_lrs; CyclicLR's max_lrs too) and the group's ``group_keys`` (OneCycleLR's max_lr
+    and min_lr, from which it computes the lr). Nested schedulers each rebase themselves."""
+
+    lists: tuple[str, ...] = ("base_lrs",)
+    group_keys: tuple[str, ...] = ()
 
 
 class _Required:
@@ -90,6 +141,11 @@ class ClassSpec:
     # option that must be set (not 0, not None) in some group for it to hold (None: always)
     lr_note: str = ""
     lr_note_if: str | None = None
+    # optimizers only: the group key a scheduler cycles as momentum and the momentum column records:
+    # "betas" (its first entry, beta1), "momentum", or None when the optimizer has neither
+    momentum_key: str | None = None
+    # optimizers only: step() needs a closure that re-evaluates the loss (LBFGS's step(closure))
+    needs_closure: bool = False
     # schedulers only
     default_interval: str = "epoch"
     # step() takes an epoch (torch documents scheduler.step(epoch + i / iters) after batch i):
@@ -106,7 +162,11 @@ class ClassSpec:
     steps_with_metric: bool = False
     # what torch passes each expression option (EVERY_COUNT when not listed), see expression_values
     expression_calls: dict[str, str] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # schedulers that nest others: how they step them (SEQUENTIAL or CHAINED); None: nests none
+    children_step: str | None = None
+    # how a group added mid-run joins it, and what rebasing an lr edit scales
+    adopts_group: GroupAdoption = GroupAdoption()
+    rebase: GroupRebase = GroupRebase()
 
     @property
     def torch_params(self) -> dict[str, ParamSpec]:
@@ -117,6 +177,11 @@ class ClassSpec:
     def trial_limits(self) -> dict[str, int]:
         """The options the trial step lowers (see :attr:`ParamSpec.trial_limit`)."""
         return {n: p.trial_limit for n, p in self.params.items() if p.trial_limit is not None}
+
+    @property
+    def group_options(self) -> list[str]:
+        """An optimizer's per-group hyperparameters (see :data:`GROUP_OPTION_KINDS`), in signature order."""
+        return [n for n, p in self.torch_params.items() if p.type.kind in GROUP_OPTION_KINDS]
 
     @property
     def nestable(self) -> bool:
