@@ -6,7 +6,7 @@ from .config import MODULES, Experiment, RunConfig, SchedulerConfig
 from .errors import ExperimentError, join_path, show_value
 from .expressions import ExpressionFailure, compile_expression
 from .fieldtypes import Expression, PerGroup
-from .registry import optimizer_spec, scheduler_spec
+from .registry import SEQUENTIAL, optimizer_spec, scheduler_spec
 from .scheduling import option, scheduler_length, scheduler_steps
 
 __all__ = ["check_experiment", "sweep_expressions", "MAX_EXPRESSION_CHECKS", "QUICK_EXPRESSION_CHECKS"]
@@ -127,7 +127,7 @@ def _child_steps(cfg: SchedulerConfig, steps: int, restarted: bool) -> list[tupl
     scheduler gets an initial step again, which steps the ones nested in it at 0 (a nested
     ChainedScheduler steps its own schedulers, not in their initial step). Anything subtler in
     nestings of nestings the stepped schedule before training catches (:mod:`engine.trial`)."""
-    if cfg.type != "SequentialLR":
+    if scheduler_spec(cfg.type).children_step != SEQUENTIAL:  # the registry's trait (SequentialLR's)
         return [(steps, restarted) for _ in cfg.children]
     bounds = [0, *option(cfg, "milestones"), steps + 1]
     return [(max(0, min(end - 1, steps) - start),
@@ -155,7 +155,7 @@ def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfi
                               'use "train_loss" or keep some data for validation')
     if "cycle_momentum" in spec.params and option(cfg, "cycle_momentum"):
         optimizer = optimizer_spec(run.optimizer.type)
-        if "momentum" not in optimizer.params and "betas" not in optimizer.params:
+        if optimizer.momentum_key is None:
             raise ExperimentError(join_path(path, "cycle_momentum"),
                                   f"{optimizer.name} has neither momentum nor betas to cycle; "
                                   "set cycle_momentum = false")
@@ -181,7 +181,7 @@ def _check_scheduler(experiment: Experiment, run: RunConfig, cfg: SchedulerConfi
                 f"refuses to step past it; leave {length} out to fit it to the run"))
     _check_expressions(cfg, path, spec, steps, restarted, sweeps)
     for i, (child, (child_steps, child_restarted)) in enumerate(zip(cfg.children, _child_steps(cfg, steps, restarted))):
-        if i > 0 and child.children and cfg.type == "SequentialLR" and child_restarted:
+        if i > 0 and child.children and spec.children_step == SEQUENTIAL and child_restarted:
             raise ExperimentError(join_path(join_path(join_path(path, "schedulers"), i), "type"), (
                 f"torch cannot restart {child.type} at milestone {option(cfg, 'milestones')[i - 1]}: SequentialLR "
                 f"restarts the scheduler there with _update_lr(0), which {child.type} does not implement "

@@ -29,7 +29,7 @@ import numpy as np
 from .config import SchedulerConfig
 from .fieldtypes import Number, NumberList
 from .preview import Prediction
-from .registry import scheduler_spec
+from .registry import SEQUENTIAL, scheduler_spec
 from .scheduling import option
 
 __all__ = ["edit_effect", "FADED", "PLATEAU_EFFECT"]
@@ -71,7 +71,7 @@ def _counts(cfg: SchedulerConfig, offset: int = 0):
         elif isinstance(kind, NumberList) and kind.item.integer and isinstance(value, (list, tuple)):
             for v in value:
                 yield offset + v, name, v, offset
-    if cfg.type == "SequentialLR":
+    if spec.children_step == SEQUENTIAL:  # each nested scheduler counts from its milestone
         starts = [0, *option(cfg, "milestones")]
         for child, start in zip(cfg.children, starts):
             yield from _counts(child, offset + start)
@@ -130,7 +130,7 @@ def edit_effect(before: Prediction, after: Prediction, group: int, t: int, sched
         return f"the run stops at step {stops[-1].step}: {stops[-1].detail}"
     if complete and n == 1:
         return "the run ends before the next step"
-    if scheduler is not None and any(s.type == "ReduceLROnPlateau" for s in scheduler.walk()):
+    if scheduler is not None and any(scheduler_spec(s.type).steps_with_metric for s in scheduler.walk()):
         return PLATEAU_EFFECT
     last = int(np.flatnonzero(differs)[-1])
     if last == n - 1:
