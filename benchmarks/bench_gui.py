@@ -7,8 +7,8 @@ methods are timed by class-level wrappers installed here (:func:`instrument`), t
 the main thread's time went; gui/ itself is not changed.
 
 1. Training throughput, window (plots live: lr and loss plots redrawn in turns, ~10 Hz each)
-   vs headless, x in epochs and in steps: interleaved pairs (headless, windowed, headless, windowed, ...) of RAW (two runs,
-   26 steps an epoch; 150 epochs instead of 300, to fit four pairs per x mode in the time).
+   vs headless, x in epochs and in steps: interleaved pairs (headless, windowed, headless, windowed, ...) of RAW
+   (two runs, 26 steps an epoch; 150 epochs instead of 300, to fit four pairs per x mode in the time).
    Headless is ``TrainingSession(experiment).run()`` in this process with one torch thread, as
    the engine process has. A windowed run is timed from the engine's ``running`` state message
    to its ``finished`` one, as the window's end of the pipe receives them (a spy connected to
@@ -254,7 +254,7 @@ class Probe:
     """A 10 ms precise timer on the main thread; ``lateness`` in ms (interval - 10) per tick."""
 
     def __init__(self):
-        from PySide6.QtCore import QTimer, Qt
+        from PySide6.QtCore import Qt, QTimer
 
         self.timer = QTimer(interval=10)
         self.timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -532,7 +532,7 @@ def edit_to_preview(app, bench: Window) -> list[Figure]:
             if not wait_until(bench.previews_done, timeout=60, poll_ms=1):
                 raise RuntimeError("no preview")
             delivered = bench.preview_times[w.validator.request]
-            wait_until(lambda: any(t >= delivered for t in paints), timeout=2, poll_ms=1)
+            wait_until(lambda delivered=delivered: any(t >= delivered for t in paints), timeout=2, poll_ms=1)
             shown = next((t for t in paints if t >= delivered), float("nan"))
             totals.append((delivered - key) * 1000)
             painted.append((shown - key) * 1000)
@@ -549,7 +549,7 @@ def edit_to_preview(app, bench: Window) -> list[Figure]:
         print(f"      main thread, calls median/max: {busy}")
     viewport.removeEventFilter(spy)
     figures = []
-    for what, (totals, after_debounce, painted) in results.items():
+    for what, (_totals, after_debounce, painted) in results.items():
         m = statistics.median(painted)
         figures.append(Figure(f"4. edit ({what}) to new preview painted",
                               f"{m:.0f} ms (after debounce {statistics.median(after_debounce):.0f})",
@@ -576,7 +576,8 @@ def edits_while_training(app, bench: Window, x_mode: str) -> tuple[list[Figure],
     bench.keep = {"command_queued"}
     bench.messages.clear()
     w.start()
-    if not wait_until(lambda: w.controller.state == SessionState.RUNNING and w.controller.snapshot is not None, timeout=60):
+    if not wait_until(lambda: w.controller.state == SessionState.RUNNING and w.controller.snapshot is not None,
+                      timeout=60):
         raise RuntimeError("training did not start")
     wait_for(1.5)
     quiet = snapshot_gaps(published, 0, time.perf_counter())
@@ -591,7 +592,8 @@ def edits_while_training(app, bench: Window, x_mode: str) -> tuple[list[Figure],
         seen_before = len(w.controller.snapshot.runs[run].recorded_edits)
         sent = time.perf_counter()
         edit_lr(run, 0, lr, False)
-        if not wait_until(lambda: len(w.controller.snapshot.runs[run].recorded_edits) > seen_before,
+        if not wait_until(lambda seen_before=seen_before: len(w.controller.snapshot.runs[run].recorded_edits)
+                          > seen_before,
                           timeout=20, poll_ms=1):
             raise RuntimeError("the edit was never applied")
         shown = time.perf_counter()
@@ -771,7 +773,7 @@ def startup() -> list[Figure]:
             runs = [r for r in (_one_startup({**os.environ, **extra}) for _ in range(STARTUPS)) if r]
             if not runs:
                 continue
-            def values(key: str) -> list[float]:
+            def values(key: str, runs=runs) -> list[float]:
                 return [r["marks"][key] for r in runs if key in r["marks"]]
 
             first, painted, enabled = values("first_paint_any_widget"), values("painted"), values("start_enabled")

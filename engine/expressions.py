@@ -163,7 +163,8 @@ def compile_expression(text: str, variable: str, path: str = "") -> Callable[[fl
         except (ArithmeticError, ValueError, TypeError, simpleeval.InvalidExpression) as error:
             raise ExpressionFailure(f"{show_value(text)} at {variable} = {value}: {error}") from None
         if isinstance(result, bool) or not isinstance(result, (int, float)):
-            raise ExpressionFailure(f"{show_value(text)} at {variable} = {value} gave {show_value(result)}, not a number")
+            raise ExpressionFailure(f"{show_value(text)} at {variable} = {value} gave {show_value(result)}, "
+                                    "not a number")
         try:
             result = float(result)
         except OverflowError:  # a whole number beyond the largest float: floor(1e308) * 10

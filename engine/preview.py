@@ -26,7 +26,8 @@ from .registry import SCHEDULERS
 from .run import ScheduleProbe
 from .status import RunStatus
 
-__all__ = ["predict_schedule", "predict_from", "predict_from_stages", "SchedulePrediction", "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
+__all__ = ["predict_schedule", "predict_from", "predict_from_stages", "SchedulePrediction", "Prediction",
+           "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
 
 MAX_PREVIEW_STEPS = 200_000
 PLATEAU_NOTE = "ReduceLROnPlateau reduces the lr when the loss stalls, which only training shows"

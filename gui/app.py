@@ -148,9 +148,10 @@ def run_app(args) -> int:
     engine.start()
     warm_up_torch()
     _say(app, splash, "Building the window...")
+    from engine.status import SessionState
+
     from .main_window import MainWindow
     from .settings import open_settings
-    from engine.status import SessionState
 
     screenshot = getattr(args, "screenshot", None)
     # A screenshot run is a demonstration, not a person's session: its settings are thrown away

@@ -3,9 +3,10 @@ what the engine publishes, and the edits a person makes mid-run sent back to it.
 
 Nothing here reads a torch object: results are the rows in the controller's series, the
 param groups and scheduler state its latest snapshot. Redraws run on a 25 Hz timer, never per
-message: the lr plots, the loss plots and the Live state table take turns. After an edit, at a pause and when another run is selected,
-the faint predicted curve is asked again of the engine *from the run's current state*, so it
-shows what torch will now do with the edit, and the edit's note says it in words.
+message: the lr plots, the loss plots and the Live state table take turns. After an edit, at a
+pause and when another run is selected, the faint predicted curve is asked again of the engine
+*from the run's current state*, so it shows what torch will now do with the edit, and the edit's
+note says it in words.
 """
 
 from __future__ import annotations

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
-from pyqtgraph.util.garbage_collector import GarbageCollector
 
 from engine.errors import ExperimentError
 from engine.files import read_source
@@ -33,9 +33,9 @@ from .settings import open_settings, restore_window, save_window
 from .setup_panel import SetupPanel
 from .side_panel import SidePanel, first_size, side_width, update_toolbar_rows
 from .state_panel import StatePanel
+from .status_bar import StatusBar
 from .training import TrainingController
 from .validation import Validator
-from .status_bar import StatusBar
 from .widgets import VerticalScrollArea, install_style
 from .window_actions import add_toolbars, install_actions, update_controls
 

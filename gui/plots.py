@@ -28,8 +28,17 @@ from PySide6.QtWidgets import QGraphicsItem
 from engine.preview import Prediction
 from engine.recorder import RunResults
 
-from .plot_style import (BACKGROUND, GRID_ALPHA, PALETTE, SYMBOL_GLYPHS, TEXT, line_width, run_colour,
-                         run_symbol, swatch_html)
+from .plot_style import (
+    BACKGROUND,
+    GRID_ALPHA,
+    PALETTE,
+    SYMBOL_GLYPHS,
+    TEXT,
+    line_width,
+    run_colour,
+    run_symbol,
+    swatch_html,
+)
 
 __all__ = ["PlotPanel", "PALETTE", "ema", "first_difference", "StickyRange"]
 
@@ -667,7 +676,8 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             if y is None or (self.log_lr and y <= 0):
                 continue
             spots.append({"pos": (x, math.log10(y) if self.log_lr else y), "symbol": EVENT_SYMBOLS[event.kind],
-                          "data": f"{items.name}, epoch {event.epoch}, step {event.step}\n{event.kind}: {event.detail}"})
+                          "data": f"{items.name}, epoch {event.epoch}, step {event.step}\n"
+                                  f"{event.kind}: {event.detail}"})
         items.events.setData(spots)
         items.events_drawn = len(r.events)
 

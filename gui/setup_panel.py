@@ -7,8 +7,7 @@ import re
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import (QFormLayout, QGroupBox, QInputDialog, QListWidget, QPushButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QInputDialog, QListWidget, QPushButton, QVBoxLayout, QWidget
 
 from engine.errors import ExperimentError
 from engine.fields import DATA_FIELDS, EXPERIMENT_FIELDS

@@ -13,8 +13,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QPoint, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette
-from PySide6.QtWidgets import (QAbstractSpinBox, QComboBox, QLabel, QLayout, QProxyStyle, QScrollArea, QSizePolicy,
-                               QStyle, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QComboBox,
+    QLabel,
+    QLayout,
+    QProxyStyle,
+    QScrollArea,
+    QSizePolicy,
+    QStyle,
+    QWidget,
+)
 
 __all__ = ["VerticalScrollArea", "FlowLayout", "ElidedLabel", "LabStyle", "install_style"]
 

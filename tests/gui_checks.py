@@ -9,9 +9,26 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QRect
 from PySide6.QtGui import QTextDocument
-from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QAbstractScrollArea, QCheckBox, QComboBox,
-                               QCommandLinkButton, QDockWidget, QGroupBox, QLabel, QLineEdit, QRadioButton, QStyle,
-                               QStyleOptionComboBox, QTableWidget, QTabBar, QToolBar, QToolButton, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QAbstractScrollArea,
+    QCheckBox,
+    QComboBox,
+    QCommandLinkButton,
+    QDockWidget,
+    QGroupBox,
+    QLabel,
+    QLineEdit,
+    QRadioButton,
+    QStyle,
+    QStyleOptionComboBox,
+    QTabBar,
+    QTableWidget,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
 
 SLACK = 2  # pixels of rounding
 

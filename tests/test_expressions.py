@@ -29,7 +29,8 @@ EQUIVALENT = [
     ("log(epoch + 2) / log(202)", lambda e: math.log(e + 2) / math.log(202)),
     ("tanh(epoch / 50)", lambda e: math.tanh(e / 50)),
     ("abs(sin(epoch / 7)) + 0.01", lambda e: abs(math.sin(e / 7)) + 0.01),
-    ("floor(epoch / 3) * 0.01 + ceil(epoch / 7) * 0.001 + 1", lambda e: math.floor(e / 3) * 0.01 + math.ceil(e / 7) * 0.001 + 1),
+    ("floor(epoch / 3) * 0.01 + ceil(epoch / 7) * 0.001 + 1",
+     lambda e: math.floor(e / 3) * 0.01 + math.ceil(e / 7) * 0.001 + 1),
     ("-epoch ** 0.5 + 20", lambda e: -e ** 0.5 + 20),
     ("(epoch - 100) ** 2 / 10000 + 0.01", lambda e: (e - 100) ** 2 / 10000 + 0.01),
     ("2 ** -epoch", lambda e: 2.0 ** -e),
@@ -188,7 +189,7 @@ def test_experiment_refuses_failure_at_epoch_3():
 
 def test_experiment_checks_every_epoch_it_will_pass():
     with pytest.raises(ExperimentError) as info:
-        parse_experiment(_lambda_experiment("1 / (epoch - 40)", epochs=50), trial=False)
+        parse_experiment(_lambda_experiment("1 / (epoch - 40)", epochs=50))
     assert "epoch = 40" in info.value.message
     # beyond the run's steps it is never called, so it is fine
     assert parse_experiment(_lambda_experiment("1 / (epoch - 40)", epochs=30))
@@ -197,9 +198,9 @@ def test_experiment_checks_every_epoch_it_will_pass():
 def test_experiment_step_interval_checks_steps():
     # 64 samples, 52 train, batch 32 -> 2 steps per epoch; 6 epochs -> 12 scheduler steps.
     with pytest.raises(ExperimentError) as info:
-        parse_experiment(_lambda_experiment("1 / (epoch - 11)", interval="step"), trial=False)
+        parse_experiment(_lambda_experiment("1 / (epoch - 11)", interval="step"))
     assert "epoch = 11" in info.value.message
-    assert parse_experiment(_lambda_experiment("1 / (epoch - 11)"), trial=False)
+    assert parse_experiment(_lambda_experiment("1 / (epoch - 11)"))
 
 
 def test_experiment_per_group_list_item_path():

@@ -15,8 +15,8 @@ from engine.checkpoint import load_state, save_state
 from engine.errors import ExperimentError
 from engine.preview import SchedulePrediction, predict_schedule
 from engine.registry import SCHEDULERS
-from engine.status import RunStatus
 from engine.session import TrainingSession
+from engine.status import RunStatus
 from tests.engine_helpers import experiment, train
 from tests.plain_torch import train as plain_train
 

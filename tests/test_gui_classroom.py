@@ -336,7 +336,7 @@ def test_the_first_screen_offers_the_articles_examples_in_order(qtbot, make_wind
     presets = list_presets()
     cards = list(window.examples.buttons.items())
     assert [name for name, _ in cards] == [p.name for p in presets]
-    for (name, card), p in zip(cards, presets):
+    for (_, card), p in zip(cards, presets):
         assert p.title in card.title.text() and card.description.text() == p.description
     menu = [a.text() for a in window.presets_menu.actions()]
     assert [m.split(". ", 1)[1] for m in menu] == [p.title for p in presets]

@@ -9,8 +9,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
-from tests.gui_checks import hidden_toolbar_controls, layout_problems, plot_share, text_that_does_not_fit, \
-    wait_for_layout, widgets_outside
+from tests.gui_checks import (
+    hidden_toolbar_controls,
+    layout_problems,
+    plot_share,
+    text_that_does_not_fit,
+    wait_for_layout,
+    widgets_outside,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECTOR, FULL_HD = (1024, 768), (1920, 1080)

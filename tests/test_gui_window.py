@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import engine_session, settle, step_epoch
 from engine.files import loads_experiment
 from engine.session import TrainingSession
 from engine.status import SessionState
-from conftest import engine_session, settle, step_epoch
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -256,7 +256,8 @@ def test_compare_two_runs_shows_their_difference(qtbot, make_window):
     window.live.refresh()
     text, kind = window.plots.verdict
     assert kind == "same" and "identical to the bit" in text
-    assert window.plot_area.badge.isVisibleTo(window.plot_area) and "identical to the bit" in window.plot_area.badge.text()
+    badge = window.plot_area.badge
+    assert badge.isVisibleTo(window.plot_area) and "identical to the bit" in badge.text()
     x, y = window.plots.diff_loss.xData, window.plots.diff_loss.yData
     assert len(x) == 20 and not np.any(y)
 

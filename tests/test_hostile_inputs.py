@@ -2,7 +2,7 @@
 ExperimentError naming the field or the file, and from the command line with exit code 2.
 
 Engine level: ``parse_experiment`` on a small valid experiment with one thing changed (the
-window checks a form with ``parse_experiment(raw, trial=False, quick=True)``, so these also
+window checks a form with ``parse_experiment(raw, quick=True)``, so these also
 hold for what it shows at a field). Command line: ``main.py run`` in subprocesses, whose
 timeouts a hang would hit.
 """
@@ -24,11 +24,12 @@ import tomli_w
 
 from engine.errors import ExperimentError
 from engine.fields import DATA_FIELDS, EXPERIMENT_FIELDS, MANUAL_FIELDS, MAX_NAME_LENGTH
-from engine.files import MAX_FILE_BYTES, MAX_NESTING, loads_experiment, read_raw
 from engine.fieldtypes import INTEGER_LIMIT, Number, NumberList, NumberTuple, PerGroup
+from engine.files import MAX_FILE_BYTES, MAX_NESTING, loads_experiment, read_raw
 from engine.parse import parse_experiment
 from engine.registry import OPTIMIZERS, SCHEDULERS
 from engine.session import TrainingSession
+from engine.trial import trial_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ROOT / "resources" / "presets"
@@ -56,9 +57,13 @@ def changed(changes: dict) -> dict:
     return raw
 
 
-def refused(raw, **kwargs) -> ExperimentError:
+def refused(raw, *, quick: bool = False) -> ExperimentError:
+    """The engine's verdict on ``raw``: the parser's, then (unless ``quick``: the window's check
+    while a person types) torch's, the trial step."""
     with pytest.raises(ExperimentError) as info:
-        parse_experiment(raw, **kwargs)
+        experiment = parse_experiment(raw, quick=quick)
+        if not quick:
+            trial_experiment(experiment)
     return info.value
 
 
@@ -150,7 +155,7 @@ OVERFLOWING = [
                                                             for i, (c, _) in enumerate(OVERFLOWING)])
 @pytest.mark.parametrize("quick", [False, True])
 def test_expression_whose_result_overflows_a_float_is_refused_naming_the_field(changes, path, quick):
-    error = refused(changed(changes), trial=not quick, quick=quick)
+    error = refused(changed(changes), quick=quick)
     assert error.path == path, str(error)
     assert "too large" in error.message or "too large to convert" in error.message, error.message
 
@@ -185,7 +190,7 @@ INT_FIELDS = [
 
 @pytest.mark.parametrize("changes, path", INT_FIELDS, ids=[f"{p}-{i}" for i, (_, p) in enumerate(INT_FIELDS)])
 def test_integer_field_beyond_what_torch_can_count_is_refused_with_the_bound(changes, path):
-    error = refused(changed(changes), trial=False, quick=True)
+    error = refused(changed(changes), quick=True)
     assert error.path == path, str(error)
     assert f"<= {INTEGER_LIMIT}, got " in error.message, error.message
 
@@ -227,7 +232,7 @@ def test_every_integer_field_has_a_range_torch_can_honour(name, field_type):
 @pytest.mark.parametrize("option, value", [("max_iter", 10**9), ("max_iter", 1001), ("history_size", 10**8),
                                            ("history_size", 10**9)])
 def test_lbfgs_options_that_would_hang_or_exhaust_memory_are_refused(option, value):
-    error = refused(changed({"runs[0].optimizer": {"type": "LBFGS", option: value}}), trial=False)
+    error = refused(changed({"runs[0].optimizer": {"type": "LBFGS", option: value}}))
     assert error.path == f"runs[0].optimizer.{option}"
     assert "<= 1000, got" in error.message
 
@@ -250,8 +255,9 @@ def test_the_trial_step_evaluates_lbfgs_a_few_times_whatever_max_iter(monkeypatc
         options = {"type": "LBFGS", "lr": 0.1, "max_iter": 1000, "history_size": 1000, "tolerance_grad": 0,
                    "tolerance_change": 0, **extra}
         evaluations.clear()
-        experiment = parse_experiment(changed({"runs[0].optimizer": options,
-                                               "runs[0].groups": [{"module": "layer", "max_iter": 1000}]}))
+        experiment = trial_experiment(parse_experiment(changed({"runs[0].optimizer": options,
+                                                                "runs[0].groups": [{"module": "layer",
+                                                                                    "max_iter": 1000}]})))
         assert experiment.runs[0].optimizer.options["max_iter"] == 1000  # the experiment itself is unchanged
         assert len(evaluations) == 1 and 0 < evaluations[0] <= 30, evaluations
 
@@ -320,7 +326,7 @@ def test_data_nested_too_deeply_is_refused_before_anything_walks_it():
         child = {"type": "ChainedScheduler", "schedulers": []}
         node["schedulers"].append(child)
         node = child
-    error = refused(raw, trial=False, quick=True)
+    error = refused(raw, quick=True)
     assert error.path.startswith("runs[0].scheduler.schedulers[0].schedulers[0]")
     assert error.message.startswith(f"nested too deeply (lists or tables more than {MAX_NESTING} levels")
 
@@ -370,7 +376,7 @@ def test_expression_nested_in_sequentiallr_is_not_checked_at_epochs_torch_never_
 ], ids=["chained", "sequential-in-chained", "cyclic-scale-fn"])
 def test_expression_of_a_nested_scheduler_is_checked_before_training(scheduler, path):
     for quick in (False, True):
-        error = refused(changed({"runs[0].scheduler": scheduler}), trial=not quick, quick=quick)
+        error = refused(changed({"runs[0].scheduler": scheduler}), quick=quick)
         assert error.path == path, str(error)
 
 
@@ -394,7 +400,7 @@ def test_run_name_with_control_or_bidi_characters_is_refused_naming_it(name, cha
     raw = changed({})
     raw["runs"] += [{"name": "ok", "optimizer": {"type": "SGD", "lr": 0.1}},
                     {"name": name, "optimizer": {"type": "SGD", "lr": 0.1}}]
-    error = refused(raw, trial=False, quick=True)
+    error = refused(raw, quick=True)
     assert error.path == "runs[2].name"
     assert char in error.message
     assert name not in str(error)  # the name itself is not echoed to the terminal
@@ -402,7 +408,7 @@ def test_run_name_with_control_or_bidi_characters_is_refused_naming_it(name, cha
 
 @pytest.mark.parametrize("length", [MAX_NAME_LENGTH + 1, 2**20])
 def test_run_name_longer_than_the_limit_is_refused(length):
-    error = refused(changed({"runs[0].name": "x" * length}), trial=False)
+    error = refused(changed({"runs[0].name": "x" * length}))
     assert error.path == "runs[0].name"
     assert f"at most {MAX_NAME_LENGTH} characters; this one is {length} characters long" in error.message
     assert len(str(error)) < 200
@@ -411,7 +417,7 @@ def test_run_name_longer_than_the_limit_is_refused(length):
 @pytest.mark.parametrize("name", ["Adam (lr = 0.1) – étape 2", "学习率 0.1", "x" * MAX_NAME_LENGTH, "run 🚀",
                                   "  padded  "])
 def test_printable_run_names_are_accepted(name):
-    experiment = parse_experiment(changed({"runs[0].name": name}), trial=False)
+    experiment = parse_experiment(changed({"runs[0].name": name}))
     assert experiment.runs[0].name == name.strip()
 
 
@@ -419,7 +425,7 @@ def test_every_preset_name_is_still_accepted():
     from engine.files import load_experiment
 
     for path in sorted(PRESETS.glob("*.toml")):
-        load_experiment(path, trial=False)
+        load_experiment(path)
 
 
 # -- the command line ------------------------------------------------------------------------

@@ -15,8 +15,8 @@ import torch
 
 from engine.checkpoint import load_state, save_state
 from engine.preview import predict_schedule
-from engine.status import RunStatus
 from engine.session import TrainingSession
+from engine.status import RunStatus
 from tests.engine_helpers import experiment, train
 from tests.plain_torch import train as plain_train
 

@@ -20,8 +20,8 @@ from engine.edit_effect import FADED, PLATEAU_EFFECT, edit_effect
 from engine.preview import predict_from
 from engine.registry import SCHEDULERS
 from engine.run import ScheduleProbe
-from engine.status import RunStatus
 from engine.session import TrainingSession
+from engine.status import RunStatus
 from tests.engine_helpers import experiment, train
 from tests.plain_torch import train as plain_train
 from tests.test_schedules import GOLDEN

@@ -9,8 +9,15 @@ import torch
 
 from engine.errors import ExperimentError
 from engine.fieldtypes import Number, Unavailable
-from engine.registry import (OPTIMIZERS, SCHEDULERS, optimizer_spec, overrides, scheduler_spec,
-                             torch_optimizer_classes, torch_scheduler_classes)
+from engine.registry import (
+    OPTIMIZERS,
+    SCHEDULERS,
+    optimizer_spec,
+    overrides,
+    scheduler_spec,
+    torch_optimizer_classes,
+    torch_scheduler_classes,
+)
 from engine.registry.signatures import UnmappedParameter, build_class_spec
 
 ISSUE_SCHEDULERS = {"LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",

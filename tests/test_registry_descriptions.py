@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.registry import (OPTIMIZERS, SCHEDULERS, overrides, torch_optimizer_classes,
-                             torch_scheduler_classes)
+from engine.registry import OPTIMIZERS, SCHEDULERS, overrides, torch_optimizer_classes, torch_scheduler_classes
 
 ROOT = Path(__file__).resolve().parent.parent
 ALL = {**OPTIMIZERS, **SCHEDULERS}

@@ -410,13 +410,13 @@ def test_a_valid_experiment_is_checked_then_previewed_run_by_run(engine):
     assert engine.expect("checked") == (7, "", "")
     previews = [engine.expect("preview", lambda request, *_: request == 7) for _ in range(2)]
     assert [p[1] for p in previews] == [0, 1]
-    experiment = parse_experiment(raw, trial=False)
-    for request, index, prediction, final in previews:
+    experiment = parse_experiment(raw)
+    for _, index, prediction, final in previews:
         assert final is True
         expected = predict_schedule(experiment, index, PREVIEW_STEPS)
         assert prediction.complete and prediction.results.step_lr.tobytes() == expected.results.step_lr.tobytes()
     # the preview is what training then does
-    for (_, index, prediction, _), trained in zip(previews, headless(raw)):
+    for (_, _, prediction, _), trained in zip(previews, headless(raw)):
         assert prediction.results.step_lr.tobytes() == trained.step_lr.tobytes()
 
 
@@ -491,7 +491,7 @@ def test_a_newer_check_supersedes_an_older_one(engine):
     engine.send("check", 1, old)
     engine.send("check", 2, new)  # back to back: the person typed on
     for index in range(4):
-        engine.expect("preview", lambda request, i, _p, final: (request, i) == (2, index) and final)
+        engine.expect("preview", lambda request, i, _p, final, index=index: (request, i) == (2, index) and final)
     engine.sync()
     answers = [m for m in engine.log if m[0] in ("checked", "preview")]
     first_new = [(m[0], m[1]) for m in answers].index(("checked", 2))
