@@ -1,13 +1,19 @@
-"""The session the GUI drives: lockstep runs, pause/resume/stop and commands from another thread."""
+"""The session the GUI drives: lockstep runs, pause/resume/stop and commands from another thread.
+
+The threaded tests wait on what the training thread reports (its ``stop_requested`` probe, asked
+before every step and every turn of a paused wait, and ``on_epoch``), never on fixed delays.
+"""
 
 from __future__ import annotations
 
+import queue
 import threading
-import time
+import types
 
 import numpy as np
 import pytest
 
+import engine.session as session_module
 from engine.commands import AddGroup, SetGroupOptions, StopRun
 from engine.config import GroupConfig
 from engine.errors import ExperimentError
@@ -24,17 +30,38 @@ def make(epochs=200):
     return experiment(RUNS, epochs=epochs, samples=256, val_fraction=0.25, model="bottleneck")
 
 
+TIMEOUT = 120  # only against a hang: every wait returns as soon as the training thread reports
+
+
 def start(session, **kwargs):
     thread = threading.Thread(target=session.run, kwargs=kwargs, daemon=True)
     thread.start()
     return thread
 
 
-def wait_for(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
+class Probe:
+    """``stop_requested`` for :meth:`TrainingSession.run`: the training thread calls it before every
+    step and at every turn of its wait while paused; it keeps (paused, position) of each call and
+    wakes whoever waits on what the trainer has done."""
+
+    def __init__(self, session):
+        self.session = session
+        self.calls: list[tuple[bool, int]] = []
+        self.changed = threading.Condition()
+
+    def __call__(self) -> bool:
+        with self.changed:
+            self.calls.append((self.session.paused, self.session.position))
+            self.changed.notify_all()
+        return False
+
+    def wait_for(self, predicate) -> None:
+        with self.changed:
+            assert self.changed.wait_for(predicate, TIMEOUT), "the training thread never got there"
+
+    def paused_turns(self, position: int) -> int:
+        """Turns the trainer has waited while paused at ``position``."""
+        return sum(1 for paused, at in self.calls if paused and at == position)
 
 
 def test_runs_advance_in_lockstep():
@@ -46,65 +73,82 @@ def test_runs_advance_in_lockstep():
 
 def test_pause_resume_and_stop_from_another_thread():
     session = TrainingSession(make())
-    thread = start(session)
-    wait_for(lambda: session.position > 20)
+    probe = Probe(session)
+    thread = start(session, stop_requested=probe)
+    probe.wait_for(lambda: session.position > 20)
     session.pause()
-    time.sleep(0.05)
-    paused_at = session.position
-    time.sleep(0.2)
+    # the trainer finishes the step it is in, then waits: three turns of its paused wait at one position
+    probe.wait_for(lambda: probe.calls[-1][0] and probe.paused_turns(probe.calls[-1][1]) >= 3)
+    paused_at = probe.calls[-1][1]
     assert session.position == paused_at and session.paused
     session.resume()
-    wait_for(lambda: session.position > paused_at + 20)
+    probe.wait_for(lambda: session.position > paused_at + 20)
     session.stop()
-    thread.join(5)
+    thread.join(TIMEOUT)
     assert not thread.is_alive()
     assert not session.finished and session.position < session.total_steps
 
 
-def test_stop_while_paused_returns_promptly():
+def test_stop_while_paused_ends_the_run_without_a_step():
     session = TrainingSession(make())
     session.pause()
-    thread = start(session)
-    time.sleep(0.1)
-    began = time.monotonic()
+    probe = Probe(session)
+    thread = start(session, stop_requested=probe)
+    probe.wait_for(lambda: probe.paused_turns(0) >= 1)  # waiting, paused before its first step
     session.stop()
-    thread.join(2)
-    assert not thread.is_alive() and time.monotonic() - began < 1
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    assert session.position == 0 and {at for _, at in probe.calls} == {0}
 
 
 def test_snapshots_while_training_are_consistent():
-    session = TrainingSession(make())
-    thread = start(session)
-    seen = 0
-    while thread.is_alive() or seen == 0:
-        for r in session.snapshot():
-            n = len(r.step)
-            assert r.step_lr.shape[0] == r.step_loss.shape[0] == r.step_epoch.shape[0] == n
-            assert r.step.tolist() == list(range(n))
-            assert not np.isnan(r.step_loss).any()
-            assert len(r.epoch) == len(r.train_loss) == r.epoch_lr.shape[0]
-            seen = max(seen, n)
-        # A reader that never lets go of the GIL starves the trainer (each torch op releases
-        # it and must wait a whole switch interval to get it back); the GUI reads at <= 60 Hz.
-        time.sleep(0.002)
-    thread.join()
+    """Read while the trainer writes: after each epoch's end is reported the reader takes
+    snapshots as the next epoch trains (the GUI reads at <= 60 Hz from its own thread)."""
+    session = TrainingSession(make(60))
+    epochs: queue.SimpleQueue = queue.SimpleQueue()
+    thread = start(session, on_epoch=lambda progress: epochs.put(progress.epoch))
+    seen, reads = 0, 0
+    while (epoch := epochs.get(timeout=TIMEOUT)) < session.experiment.epochs:
+        for _ in range(3):
+            for r in session.snapshot():
+                n = len(r.step)
+                assert r.step_lr.shape[0] == r.step_loss.shape[0] == r.step_epoch.shape[0] == n
+                assert r.step.tolist() == list(range(n))
+                assert not np.isnan(r.step_loss).any()
+                assert len(r.epoch) == len(r.train_loss) == r.epoch_lr.shape[0]
+                assert n >= epoch * session.steps_per_epoch
+                seen = max(seen, n)
+            reads += 1
+    thread.join(TIMEOUT)
+    assert reads == 3 * (session.experiment.epochs - 1)
     assert seen > 0 and len(session.snapshot()[0].step) == session.total_steps
 
 
 def test_commands_from_another_thread_are_recorded_and_replay_identically():
+    """Submitted while the trainer trains on; it cannot reach the end first: the last epoch's
+    report waits until they are all in (where they land is up to the threads; the replay of what
+    was recorded must equal the run bit for bit wherever that was)."""
     session = TrainingSession(make(40))
-    session.pause()
-    thread = start(session)
-    session.resume()
-    wait_for(lambda: session.position > 150)
+    epochs = session.experiment.epochs
+    training, submitted = threading.Event(), threading.Event()
+
+    def on_epoch(progress):
+        if progress.epoch == 5:
+            training.set()
+        elif progress.epoch == epochs - 1:
+            assert submitted.wait(TIMEOUT), "the commands were never submitted"
+
+    thread = start(session, on_epoch=on_epoch)
+    assert training.wait(TIMEOUT)
     session.submit(SetGroupOptions(run=0, group=0, options={"lr": 0.01}))
     session.submit(AddGroup(run=0, group=GroupConfig("layer2", {"lr": 0.02})))
-    wait_for(lambda: len(session.runs[0].optimizer.param_groups) == 2)
     session.submit(SetGroupOptions(run=1, group=None, options={"lr": 0.2}, rebase=True))
-    thread.join()
+    submitted.set()
+    thread.join(TIMEOUT)
+    assert session.finished and len(session.runs[0].optimizer.param_groups) == 2
     live = session.snapshot()
     recorded = session.runs[0].recorded_edits + session.runs[1].recorded_edits
-    assert len(recorded) == 3 and all(e.step is not None for e in recorded)
+    assert len(recorded) == 3 and all(5 * session.steps_per_epoch < e.step < session.total_steps for e in recorded)
     kinds = [e.kind for e in live[0].events]
     assert "edit" in kinds and "add_group" in kinds
 
@@ -190,12 +234,29 @@ def test_step_one_epoch_at_a_time():
     assert session.position == 2 * session.steps_per_epoch
 
 
-def test_speed_limit_slows_epochs_down():
+def test_speed_limit_waits_out_each_epoch(monkeypatch):
+    """At 0.5 epochs a second, each epoch ends with a wait for what is left of its 2 s (here all of
+    it: the session's clock stands still but for the waits, which return at once)."""
+    now = [100.0]
+    waits = []
+
+    class Stop(threading.Event):
+        def wait(self, timeout=None):
+            waits.append(timeout)
+            now[0] += timeout
+            return False
+
+    monkeypatch.setattr(session_module, "time", types.SimpleNamespace(perf_counter=lambda: now[0]))
     session = TrainingSession(make(3))
-    session.set_speed(20.0)
-    began = time.monotonic()
+    session._stop = Stop()
+    session.set_speed(0.5)
     session.run()
-    assert time.monotonic() - began >= 2 / 20  # three epochs, two waits at least
+    assert session.finished and waits == [2.0, 2.0, 2.0]  # after each of the three epochs
+    waits.clear()
+    unlimited = TrainingSession(make(3))
+    unlimited._stop = Stop()
+    unlimited.run()
+    assert unlimited.finished and waits == []
 
 
 def test_an_engine_error_stops_that_run_only():
