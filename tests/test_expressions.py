@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 
 import pytest
+from torch.optim.lr_scheduler import CyclicLR, LambdaLR
 
 from engine.errors import ExperimentError
 from engine.expressions import MAX_LENGTH, ExpressionFailure, compile_expression
 from engine.parse import parse_experiment
+from tests.engine_helpers import torch_lrs, train
 
 PATH = "runs[0].scheduler.lr_lambda"
 
@@ -179,6 +181,15 @@ def _lambda_experiment(lr_lambda, epochs=6, **scheduler):
                       "scheduler": {"type": "LambdaLR", "lr_lambda": lr_lambda, **scheduler}}]}
 
 
+def assert_trains_as_torch(experiment, make_scheduler, per_step=False):
+    """The run trains to its end, its lrs those of ``make_scheduler`` stepped by hand in torch."""
+    session, (result,) = train(experiment)
+    assert session.runs[0].status == "finished", result.events
+    expected, _ = torch_lrs(make_scheduler, session.total_steps, lr=0.1,
+                            interval_steps=1 if per_step else session.steps_per_epoch)
+    assert result.step_lr[:, 0].tolist() == [lrs[0] for lrs in expected]
+
+
 def test_experiment_refuses_failure_at_epoch_3():
     with pytest.raises(ExperimentError) as info:
         parse_experiment(_lambda_experiment("1 / (epoch - 3)"))
@@ -192,7 +203,8 @@ def test_experiment_checks_every_epoch_it_will_pass():
         parse_experiment(_lambda_experiment("1 / (epoch - 40)", epochs=50))
     assert "epoch = 40" in info.value.message
     # beyond the run's steps it is never called, so it is fine
-    assert parse_experiment(_lambda_experiment("1 / (epoch - 40)", epochs=30))
+    experiment = parse_experiment(_lambda_experiment("1 / (epoch - 40)", epochs=30))
+    assert_trains_as_torch(experiment, lambda o: LambdaLR(o, lambda epoch: 1 / (epoch - 40)))
 
 
 def test_experiment_step_interval_checks_steps():
@@ -200,7 +212,8 @@ def test_experiment_step_interval_checks_steps():
     with pytest.raises(ExperimentError) as info:
         parse_experiment(_lambda_experiment("1 / (epoch - 11)", interval="step"))
     assert "epoch = 11" in info.value.message
-    assert parse_experiment(_lambda_experiment("1 / (epoch - 11)"))
+    experiment = parse_experiment(_lambda_experiment("1 / (epoch - 11)"))  # per epoch: called up to 5
+    assert_trains_as_torch(experiment, lambda o: LambdaLR(o, lambda epoch: 1 / (epoch - 11)))
 
 
 def test_experiment_per_group_list_item_path():
@@ -229,4 +242,7 @@ def test_cyclic_scale_fn_checked_over_cycles():
     assert info.value.path == "runs[0].scheduler.scale_fn"
     assert "x = 1" in info.value.message
     raw["runs"][0]["scheduler"]["scale_fn"] = "1 / x"  # called from x = 1 on in cycle mode: fine
-    assert parse_experiment(raw)
+    experiment = parse_experiment(raw)
+    assert_trains_as_torch(experiment, lambda o: CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=2,
+                                                          scale_fn=lambda x: 1 / x, scale_mode="cycle"),
+                           per_step=True)

@@ -379,11 +379,33 @@ def test_what_torch_refuses_is_shown_before_start(qtbot, make_window):
 
 
 def test_garbage_is_collected_in_the_gui_thread_only(qtbot, make_window):
-    """Automatic collection could run in the training thread and destroy Qt objects there."""
+    """Automatic collection could run in the training thread and destroy Qt objects there: the window
+    turns it off (tests/conftest.py has it off already: it is turned on here, so that what the window
+    does shows) and collects on a timer of the GUI thread."""
     import gc
+    import threading
 
-    window = make_window(small())
-    assert not gc.isenabled() and window.collector.timer.isActive()
+    collected = []
+
+    class Cycle:
+        def __init__(self):
+            self.me = self
+
+        def __del__(self):
+            collected.append(threading.current_thread())
+
+    gc.collect()  # nothing left over for an automatic collection to find before the window turns it off
+    gc.enable()
+    try:
+        window = make_window(small())
+        assert not gc.isenabled()
+    finally:
+        gc.disable()
+    assert window.collector.timer.isActive()
+    for _ in range(2 * gc.get_threshold()[0]):  # past the threshold the window's timer checks
+        Cycle()
+    qtbot.waitUntil(lambda: len(collected) > 0, timeout=30_000)
+    assert set(collected) == {threading.main_thread()}
 
 
 # -- hostile files in the window (issue 8: items 6, 9 and 13) --------------------------------------------------
