@@ -92,7 +92,8 @@ def _check_run(experiment: Experiment, run: RunConfig, path: str, sweeps: list) 
                                   f"{experiment.epochs} (epochs), got {edit.epoch}")
         if edit.step is not None and edit.step >= experiment.total_steps:
             raise ExperimentError(join_path(edit_path, "step"), f"expected a whole number >= 0 and < "
-                                  f"{experiment.total_steps} ({experiment.epochs} epochs x {spe} steps), got {edit.step}")
+                                  f"{experiment.total_steps} ({experiment.epochs} epochs x {spe} steps), "
+                                  f"got {edit.step}")
         if edit.group is not None and edit.group >= n_groups:
             raise ExperimentError(join_path(edit_path, "group"),
                                   f"expected a group index from 0 to {n_groups - 1} (the run has {n_groups} "

@@ -92,7 +92,7 @@ def _option_named(cfg: SchedulerConfig | None, count: int, multiples: bool = Fal
     for total, name, value, offset in counts:
         if total == count:
             return name if offset == 0 else f"{name} = {value} after the milestone at {offset}"
-    for total, name, value, offset in counts if multiples else ():
+    for _, name, value, offset in counts if multiples else ():
         if name != "milestones" and value > 0 and count > offset and (count - offset) % value == 0:
             times = f"{(count - offset) // value} × {name}"
             return times if offset == 0 else f"{times} = {value} after the milestone at {offset}"

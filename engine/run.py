@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 from torch.optim import lr_scheduler as ls
 
-from .config import Edit, Experiment, GroupConfig, MODULES
+from .config import MODULES, Edit, Experiment, GroupConfig
+from .errors import ExperimentError
 from .model import Dataset, build_model
 from .optimizers import build_optimizer, group_dict, group_modules
 from .recorder import Event, RunRecorder
-from .registry import OPTIMIZERS
-from .schedulers import adopt_new_group, build_scheduler, rebase_group, scheduler_steps
+from .registry import OPTIMIZERS, ClassSpec, scheduler_spec
+from .schedulers import adopt_new_group, build_scheduler, rebase_group, rebase_targets, scheduler_steps
 from .status import RunStatus
 
 __all__ = ["RunTrainer", "ScheduleProbe", "shuffle_seed"]
@@ -40,6 +43,20 @@ def shuffle_seed(seed: int) -> int:
 
 def _fmt(x: float) -> str:
     return f"{x:.6g}"
+
+
+def _torch_accepts(spec: ClassSpec, options: dict, path: str) -> None:
+    """Raise :class:`ExperimentError` at ``path`` if torch's own checks refuse ``options`` as a param
+    group's (its constructor's, e.g. SGD's nesterov without momentum): they are given to a throwaway
+    optimizer of the class, on a parameter of its own. Nothing of the run is touched."""
+    kwargs = {k: v for k, v in options.items() if k in spec.torch_params}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            spec.cls([torch.zeros(1, requires_grad=True)], **kwargs)
+    except Exception as error:
+        text = str(error).strip().splitlines()
+        raise ExperimentError(path, f"torch refused it: {text[0] if text else type(error).__name__}") from None
 
 
 class RunTrainer:
@@ -66,9 +83,11 @@ class RunTrainer:
             self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, steps)
             self.step_interval = cfg.scheduler.interval == "step"
             self.fractional = cfg.scheduler.interval == "fractional"
-        self.closure_step = isinstance(self.optimizer, torch.optim.LBFGS)
-        defaults = self.optimizer.defaults
-        self.momentum_key = "betas" if "betas" in defaults else "momentum" if "momentum" in defaults else None
+        spec = OPTIMIZERS[cfg.optimizer.type]
+        self.closure_step = spec.needs_closure  # LBFGS: step(closure)
+        self.momentum_key = spec.momentum_key   # what the momentum column records ("betas": beta1)
+        # stepped with the epoch's loss (ReduceLROnPlateau)
+        self.metric_step = cfg.scheduler is not None and scheduler_spec(cfg.scheduler.type).steps_with_metric
         self.generator = torch.Generator().manual_seed(shuffle_seed(experiment.seed))
         self.edits = cfg.ordered_edits(self.steps_per_epoch)
         self.edit_position = 0
@@ -220,7 +239,7 @@ class RunTrainer:
             self._diverge(t, epoch, f"validation loss became {val_loss} at epoch {epoch}")
             return
         if self.scheduler is not None and not self.step_interval and not self.fractional:
-            if isinstance(self.scheduler, ls.ReduceLROnPlateau):
+            if self.metric_step:
                 if self.trains:
                     monitor = self.config.scheduler.monitor
                     self._plateau_step(t, epoch, val_loss if monitor == "val_loss" else train_loss)
@@ -242,7 +261,7 @@ class RunTrainer:
             return F.mse_loss(self.model(self.dataset.x_val), self.dataset.y_val).item()
 
     def _check_gradients(self, t: int, epoch: int) -> None:
-        for gi, group in enumerate(self.optimizer.param_groups):
+        for gi in range(len(self.optimizer.param_groups)):
             if gi in self.gradient_checked:
                 continue
             self.gradient_checked.add(gi)
@@ -270,8 +289,39 @@ class RunTrainer:
         self.recorder.record_event(Event(t, epoch, kind, group, detail))
 
     # -- edits: scheduled ones and commands from another thread ----------------------------
+    def check_edit(self, edit: Edit) -> None:
+        """Raise :class:`ExperimentError` if ``edit`` cannot apply to this run now; changes nothing.
+
+        Each option's type and range is the registry's (checked when the edit was parsed); this
+        checks the edit whole against the run as it is: the group exists and has every option,
+        torch's own checks accept each edited group as a whole (:func:`_torch_accepts`: SGD's
+        nesterov needs momentum), and what a rebase scales is all there. An added group's
+        options are checked by torch the same way, over the optimizer's defaults.
+        """
+        spec = OPTIMIZERS[self.config.optimizer.type]
+        if edit.add_group is not None:
+            _torch_accepts(spec, {**self.optimizer.defaults, **edit.add_group.options}, "add_group")
+            return
+        groups = self.optimizer.param_groups
+        if edit.group is not None and not 0 <= edit.group < len(groups):
+            raise ExperimentError("group", f"expected a group index from 0 to {len(groups) - 1}, got {edit.group}")
+        for gi in range(len(groups)) if edit.group is None else (edit.group,):
+            group = groups[gi]
+            for key in edit.options:
+                if key not in group:
+                    raise ExperimentError(key, f"param_groups[{gi}] has no {key!r}: not an option of {spec.name}")
+            _torch_accepts(spec, {**group, **edit.options}, "edit")
+            if edit.rebase and self.scheduler is not None:
+                try:
+                    rebase_targets(self.scheduler, self.config.scheduler, gi)
+                except (KeyError, IndexError, AttributeError) as error:
+                    raise ExperimentError("rebase", f"{self.config.scheduler.type} has nothing to rebase for "
+                                                    f"param_groups[{gi}] ({type(error).__name__}: {error})") from None
+
     def apply_edit(self, edit: Edit, t: int) -> None:
-        """Apply ``edit`` now (before optimizer step ``t``)."""
+        """Apply ``edit`` now (before optimizer step ``t``): all of it, or, when :meth:`check_edit`
+        refuses it (:class:`ExperimentError`), none of it."""
+        self.check_edit(edit)
         epoch = t // self.steps_per_epoch
         if edit.add_group is not None:
             self._add_group(edit.add_group)
@@ -284,11 +334,9 @@ class RunTrainer:
         for gi in targets:
             group = groups[gi]
             old_lr = group["lr"]
-            changes = []
-            for key, value in edit.options.items():
-                changes.append(f"{key} {_fmt(group[key]) if key == 'lr' else group[key]} -> "
-                               f"{_fmt(value) if key == 'lr' else value}")
-                group[key] = value
+            changes = [f"{key} {_fmt(group[key]) if key == 'lr' else group[key]} -> "
+                       f"{_fmt(value) if key == 'lr' else value}" for key, value in edit.options.items()]
+            group.update(edit.options)
             if edit.rebase and self.scheduler is not None and old_lr > 0:
                 rebase_group(self.scheduler, self.config.scheduler, gi, group["lr"] / old_lr)
                 changes.append("scheduler rebased")
@@ -297,29 +345,29 @@ class RunTrainer:
     def _add_group(self, group: GroupConfig) -> None:
         self.optimizer.add_param_group(group_dict(self.model, group))
         if self.scheduler is not None:
-            adopt_new_group(self.scheduler, self.config.scheduler, len(self.optimizer.param_groups) - 1)
+            try:
+                adopt_new_group(self.scheduler, self.config.scheduler, len(self.optimizer.param_groups) - 1)
+            except Exception:  # nothing of the scheduler changed (it plans first): neither does the optimizer
+                self.optimizer.param_groups.pop()
+                raise
         self.modules.append(group.module)
         self.recorder.add_group()
 
     def _apply_commands(self, commands, t: int) -> None:
         """Commands from another thread, in the order they were sent (invalid ones: ``rejected``)."""
-        from .commands import AddGroup, SetGroupOptions, StopRun, check_command
+        from .commands import check_command
 
         epoch = t // self.steps_per_epoch
         for command in commands:
             try:
-                check_command(self, command)
-                if isinstance(command, StopRun):
+                edit = check_command(self, command)
+                if edit is None:  # StopRun
                     self.status = RunStatus.STOPPED
                     self._event(t, epoch, "stopped", None, "stopped by a command")
                     return
-                if isinstance(command, SetGroupOptions):
-                    edit = Edit(step=t, group=command.group, options=dict(command.options), rebase=command.rebase)
-                else:
-                    assert isinstance(command, AddGroup)
-                    edit = Edit(step=t, add_group=command.group)
-                self.recorded_edits.append(edit)
-                self.apply_edit(edit, t)
+                edit = replace(edit, step=t)  # as checked (what a replay of the recorded edit applies)
+                self.apply_edit(edit, t)  # all of it or none of it
+                self.recorded_edits.append(edit)  # recorded once applied: it replays as it applied
             except Exception as error:  # a command that became invalid is reported, not fatal
                 self._event(t, epoch, "rejected", None, f"{type(error).__name__}: {error}")
 

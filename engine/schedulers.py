@@ -38,7 +38,7 @@ from .fieldtypes import Expression, PerGroup
 from .registry import scheduler_spec, spec_of
 from .scheduling import option, scheduler_length, scheduler_steps
 
-__all__ = ["build_scheduler", "adopt_new_group", "rebase_group", "per_group", "option",
+__all__ = ["build_scheduler", "adopt_new_group", "rebase_group", "rebase_targets", "per_group", "option",
            "scheduler_steps", "scheduler_length"]
 
 
@@ -151,20 +151,30 @@ def adopt_new_group(scheduler: ls.LRScheduler, cfg: SchedulerConfig, index: int)
             target._last_lr = [g["lr"] for g in target.optimizer.param_groups]
 
 
-def _rebase(s: ls.LRScheduler, cfg: SchedulerConfig, group: dict, i: int, ratio: float) -> None:
+def _rebase_targets(s: ls.LRScheduler, cfg: SchedulerConfig, group: dict, i: int, targets: list) -> None:
     for child, child_cfg in zip(getattr(s, "_schedulers", ()), cfg.children):
-        _rebase(child, child_cfg, group, i, ratio)
+        _rebase_targets(child, child_cfg, group, i, targets)
     rebase = scheduler_spec(cfg.type).rebase
     for key in rebase.group_keys:
-        group[key] *= ratio
+        targets.append((group, key))
     for attribute in rebase.lists:
-        getattr(s, attribute)[i] *= ratio
+        targets.append((getattr(s, attribute), i))
+
+
+def rebase_targets(scheduler: ls.LRScheduler, cfg: SchedulerConfig, index: int) -> list[tuple[Any, Any]]:
+    """What rebasing group ``index`` scales, as ``(container, key)`` pairs, in order: the group's
+    initial_lr, then what each scheduler's registry trait names (:class:`~engine.registry.spec.GroupRebase`),
+    nested ones first. Raises (KeyError, IndexError, AttributeError) if one is missing; changes nothing."""
+    group = scheduler.optimizer.param_groups[index]
+    targets: list = [(group, "initial_lr")] if "initial_lr" in group else []
+    _rebase_targets(scheduler, cfg, group, index, targets)
+    for container, key in targets:
+        container[key]  # noqa: B018 - each one is there, before any is scaled
+    return targets
 
 
 def rebase_group(scheduler: ls.LRScheduler, cfg: SchedulerConfig, index: int, ratio: float) -> None:
     """Scale group ``index``'s base lrs by ``ratio`` so closed-form schedules continue from an edit
-    (what each scheduler scales is its registry trait, :class:`~engine.registry.spec.GroupRebase`)."""
-    group = scheduler.optimizer.param_groups[index]
-    if "initial_lr" in group:
-        group["initial_lr"] *= ratio
-    _rebase(scheduler, cfg, group, index, ratio)
+    (:func:`rebase_targets`: all are found before any is scaled)."""
+    for container, key in rebase_targets(scheduler, cfg, index):
+        container[key] *= ratio

@@ -20,8 +20,17 @@ from ..errors import ExperimentError, show_value
 from ..fieldtypes import Choice
 from . import overrides
 from .signatures import build_class_spec
-from .spec import (CHAINED, GROUP_OPTION_KINDS, INITIAL_LR, REQUIRED, SEQUENTIAL, ClassSpec, GroupAdoption,
-                   GroupRebase, ParamSpec)
+from .spec import (
+    CHAINED,
+    GROUP_OPTION_KINDS,
+    INITIAL_LR,
+    REQUIRED,
+    SEQUENTIAL,
+    ClassSpec,
+    GroupAdoption,
+    GroupRebase,
+    ParamSpec,
+)
 
 __all__ = ["OPTIMIZERS", "SCHEDULERS", "ClassSpec", "ParamSpec", "REQUIRED", "optimizer_spec",
            "scheduler_spec", "spec_of", "torch_optimizer_classes", "torch_scheduler_classes",

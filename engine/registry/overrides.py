@@ -17,8 +17,7 @@ rebasing an lr edit scales); the options they name must be real parameters too.
 
 from __future__ import annotations
 
-from ..fieldtypes import (Choice, Expression, Number, NumberList, NumberTuple, PerGroup,
-                          SchedulerList, Unavailable)
+from ..fieldtypes import Choice, Expression, Number, NumberList, NumberTuple, PerGroup, SchedulerList, Unavailable
 from .spec import AFTER_INITIAL, CHAINED, CYCLE_OR_COUNT, INITIAL_LR, SEQUENTIAL
 
 __all__ = ["OPTIMIZER_BOUND", "SCHEDULER_BOUND", "OPTIMIZER_COMMON", "OPTIMIZERS", "SCHEDULERS",
