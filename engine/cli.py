@@ -1,4 +1,4 @@
-"""The headless command line: ``run``, ``presets`` and ``describe``. Never imports Qt.
+"""The headless command line: ``run``, ``presets``, ``describe`` and ``code``. Never imports Qt.
 
 Exit codes: 0 done (a diverged run included: divergence is a result), 1 a run failed
 inside torch, or the results could not all be written at the end (stderr says what was
@@ -60,6 +60,18 @@ def add_commands(subparsers) -> None:
     describe = subparsers.add_parser("describe", help="list optimizers and schedulers, or the options of one")
     describe.add_argument("name", nargs="?", help="an optimizer or scheduler, e.g. StepLR")
     describe.set_defaults(handler=_describe)
+    code = subparsers.add_parser("code", help="print a run as a plain PyTorch script that reproduces its CSVs",
+                                 description="Print (or write) a standalone PyTorch script that trains a run of an "
+                                             "experiment (every run, one after another, without --run) and, with "
+                                             "--csv DIR, writes the epochs.csv and steps.csv 'run' writes, byte "
+                                             "for byte.")
+    code_source = code.add_mutually_exclusive_group(required=True)
+    code_source.add_argument("experiment", nargs="?", help="experiment file (TOML)")
+    code_source.add_argument("--preset", metavar="NAME", help="a preset instead of a file (see: presets)")
+    code.add_argument("--run", metavar="NAME", help="the run to write (default: every run)")
+    code.add_argument("--out", metavar="FILE", help="write the script to FILE (default: print it)")
+    code.set_defaults(handler=_code)
+
 
 
 def _error(message: str) -> int:
@@ -108,6 +120,38 @@ def _describe(args) -> int:
         print(f"  {param.name}: {param.describe()}")
         if param.doc:
             print(textwrap.fill(param.doc, 88, initial_indent="      ", subsequent_indent="      "))
+    return EXIT_OK
+
+
+def _code(args) -> int:
+    from .codegen import generate, run_index
+    from .files import load_experiment, write_atomically
+    from .presets import preset_path
+    from .trial import trial_experiment
+
+    try:
+        path = preset_path(args.preset) if args.preset else Path(args.experiment)
+    except ExperimentError as error:
+        return _error(str(error))
+    try:
+        experiment = load_experiment(path)
+        trial_experiment(experiment)  # what torch refuses: a script of it would fail
+    except ExperimentError as error:  # a field's message names the file too; the file's own names it
+        return _error(f"{path}: {error}" if error.path else str(error))
+    try:
+        index = None if args.run is None else run_index(experiment, args.run)
+    except ExperimentError as error:
+        return _error(f"--run: {error.message}")
+    text = generate(experiment, index)
+    if args.out is None:
+        sys.stdout.write(text)
+        return EXIT_OK
+    if os.path.isdir(args.out):
+        return _error(f"--out {args.out}: is a directory; name the script's file")
+    try:
+        write_atomically(args.out, text)
+    except OSError as error:
+        return _error(f"--out {args.out}: {_reason(error)}")
     return EXIT_OK
 
 
