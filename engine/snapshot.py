@@ -12,13 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from .registry import HIDDEN_GROUP_KEYS  # switches of torch's implementation, not part of the lesson
 from .status import RunStatus
 
 __all__ = ["RunSnapshot", "SessionSnapshot", "run_snapshot", "plain", "HIDDEN_GROUP_KEYS"]
-
-# param_groups keys that are switches of torch's implementation, not part of the lesson.
-HIDDEN_GROUP_KEYS = frozenset({"params", "foreach", "fused", "capturable", "differentiable", "maximize",
-                               "decoupled_weight_decay"})
 
 
 def plain(value: Any) -> Any:

@@ -8,14 +8,14 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QTableWidget, QTableWidgetItem,
 
 from engine.config import MODULES
 from engine.errors import ExperimentError
-from engine.registry import OPTIMIZERS
+from engine.registry import GROUP_OPTION_KINDS, OPTIMIZERS
 
 from .fields import format_value, parse_number
 
 __all__ = ["GroupsEditor", "GROUP_OPTION_KINDS"]
 
-# Per-group options shown as columns: the hyperparameters (numbers and tuples) of the optimizer.
-GROUP_OPTION_KINDS = ("float", "int", "tuple")
+# Per-group options shown as columns: the optimizer's hyperparameters (the registry's
+# group_options, of GROUP_OPTION_KINDS: numbers and tuples), the ones an edit can change too.
 ERROR_BRUSH = "#ffd6d6"
 
 
@@ -55,8 +55,7 @@ class GroupsEditor(QWidget):
         self._toggled(False)
 
     def _options(self, optimizer: str) -> list[str]:
-        spec = OPTIMIZERS[optimizer]
-        return [n for n, p in spec.torch_params.items() if p.type.kind in GROUP_OPTION_KINDS]
+        return OPTIMIZERS[optimizer].group_options
 
     def _rebuild(self, rows: dict[str, dict]) -> None:
         self.table.blockSignals(True)
