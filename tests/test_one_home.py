@@ -90,3 +90,64 @@ def test_no_module_outside_the_registry_decides_by_a_class_name():
              for line, what in class_name_rules(path.read_text(encoding="utf-8"))]
     assert len(sources()) > 40  # engine/, gui/ and main.py were read
     assert found == [], "ask the registry for a trait instead:\n" + "\n".join(found)
+
+
+# -- the traits are true of the installed torch ------------------------------------------------------
+def _every_scheduler_on_two_groups():
+    """``(cfg, scheduler)`` for every scheduler class (nested ones too), built by the engine on an
+    optimizer with two param groups."""
+    from engine.model import make_dataset
+    from engine.run import RunTrainer
+    from tests.engine_helpers import experiment
+    from tests.test_edits import SCHEDULER_TABLES
+
+    tables = [t for n, t in SCHEDULER_TABLES.items() if n in SCHEDULERS]
+    runs = [{"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
+             "groups": [{"module": "layer", "lr": 0.1}, {"module": "layer2", "lr": 0.05}], "scheduler": t}
+            for t in tables]
+    exp = experiment(runs, epochs=30, model="bottleneck")
+    dataset = make_dataset(exp.model, exp.seed, exp.data)
+    pairs = []
+
+    def walk(cfg, scheduler):
+        pairs.append((cfg, scheduler))
+        for child_cfg, child in zip(cfg.children, getattr(scheduler, "_schedulers", ())):
+            walk(child_cfg, child)
+
+    for i in range(len(runs)):
+        run = RunTrainer(exp, i, dataset)
+        walk(run.config.scheduler, run.scheduler)
+    return pairs
+
+
+def test_each_scheduler_has_the_per_group_lists_and_keys_its_traits_name():
+    seen = set()
+    for cfg, scheduler in _every_scheduler_on_two_groups():
+        spec = SCHEDULERS[cfg.type]
+        seen.add(spec.name)
+        groups = scheduler.optimizer.param_groups
+        adopt, rebase = spec.adopts_group, spec.rebase
+        cycles = adopt.cycles_momentum and scheduler.cycle_momentum
+        for attribute, _ in (*adopt.lists, *(adopt.momentum_lists if cycles else ())):
+            assert len(getattr(scheduler, attribute)) == 2, (spec.name, attribute)  # one entry per group
+        for attribute in rebase.lists:
+            assert len(getattr(scheduler, attribute)) == 2, (spec.name, attribute)
+        for key in (*(k for k, _, _ in adopt.group_keys), *rebase.group_keys,
+                    *(("base_momentum", "max_momentum") if cycles else ())):
+            assert all(key in g for g in groups), (spec.name, key)  # its constructor wrote them
+        assert (spec.children_step is not None) == hasattr(scheduler, "_schedulers"), spec.name
+    assert seen == set(SCHEDULERS)
+
+
+def test_an_optimizers_momentum_key_is_the_one_torch_cycles():
+    import torch
+    from torch.optim import lr_scheduler as ls
+
+    for spec in OPTIMIZERS.values():
+        if spec.unsupported or spec.momentum_key is None:
+            continue
+        optimizer = spec.cls([torch.zeros(1, requires_grad=True)], lr=0.1)
+        scheduler = ls.CyclicLR(optimizer, base_lr=0.01, max_lr=0.1, base_momentum=0.5, max_momentum=0.7)
+        value = optimizer.param_groups[0][spec.momentum_key]
+        assert (value[0] if spec.momentum_key == "betas" else value) == 0.7, spec.name  # torch set it there
+        assert scheduler.use_beta1 == (spec.momentum_key == "betas"), spec.name

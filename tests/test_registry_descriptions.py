@@ -17,8 +17,8 @@ from main import main
 ALL = {**OPTIMIZERS, **SCHEDULERS}
 # The keys each per-class table may use: a typo ("sumary") must not silently stop applying.
 OPTIMIZER_KEYS = {"summary", "params", "unsupported", "max_groups", "lr_note", "lr_note_if"}
-SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "nested", "length", "fractional",
-                  "length_factors", "calls"}
+SCHEDULER_KEYS = {"summary", "params", "interval", "effect", "monitor", "children", "length", "fractional",
+                  "length_factors", "calls", "adopt", "rebase"}
 
 
 def test_every_override_names_a_real_class_and_known_keys():
@@ -34,6 +34,9 @@ def test_every_override_names_a_real_class_and_known_keys():
         assert set(table.get("length_factors", ())) <= set(SCHEDULERS[name].params), name
         for option, kind in table.get("calls", {}).items():
             assert option in SCHEDULERS[name].params and kind in {"every_count", "after_initial", "cycle_or_count"}
+        # a scheduler that nests others says how it steps them, and one that does has a schedulers option
+        assert table.get("children") in (None, "sequential", "chained"), name
+        assert (table.get("children") is not None) == ("schedulers" in SCHEDULERS[name].params), name
 
 
 @pytest.mark.parametrize("name", sorted(ALL))
