@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
+import select
 import subprocess
 import sys
-import time
+import warnings
 from pathlib import Path
-
-import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,33 +46,73 @@ def write_experiment(directory: Path, epochs: int = SHORT) -> Path:
 
 
 def main_py(*args, **kwargs) -> subprocess.CompletedProcess:
+    """``python main.py ARGS`` in a process of its own: for tests whose subject is the process
+    (signals, limits of the process, what the interpreter loads)."""
     return subprocess.run([sys.executable, "main.py", *map(str, args)], cwd=ROOT, capture_output=True,
                           text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL, **kwargs)
 
 
-def wait_for(condition, what: str, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
+# What a fresh interpreter hides by default (pytest shows them): hidden here too, so that "nothing
+# on stderr" means what it means in a terminal.
+_HIDDEN_BY_DEFAULT = (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning)
 
 
-def start_paused(moment: str, sync: Path, *args) -> subprocess.Popen:
+def main_in_process(*args) -> subprocess.CompletedProcess:
+    """``python main.py ARGS`` in this process (torch imported once for the whole suite): the exit
+    code, stdout and stderr, with every warning the command gives printed to stderr as the
+    interpreter would print it (each one, not only the first of its kind)."""
+    from main import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), \
+            warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for category in _HIDDEN_BY_DEFAULT:
+            warnings.filterwarnings("ignore", category=category)
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exit_:  # argparse's usage errors
+            code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
+    shown = "".join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line) for w in caught)
+    return subprocess.CompletedProcess(["main.py", *map(str, args)], code, out.getvalue(), err.getvalue() + shown)
+
+
+class Paused(subprocess.Popen):
+    """main.py run by tests/cli_pause.py, waiting at its moment: :meth:`go` lets it carry on (a
+    signal the CLI handles does too)."""
+
+    def __init__(self, moment: str, *args, **kwargs):
+        paused_r, paused_w = os.pipe()
+        self._go_r, self._go_w = os.pipe()
+        try:
+            super().__init__([sys.executable, str(ROOT / "tests" / "cli_pause.py"), moment, str(paused_w),
+                              str(self._go_r), str(self._go_w), *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                             pass_fds=(paused_w, self._go_r, self._go_w), **kwargs)
+        finally:
+            os.close(paused_w)
+        try:
+            # a byte at the pause; nothing (end of file) when the process ended first
+            ready = select.select([paused_r], [], [], TIMEOUT)[0] and os.read(paused_r, 1)
+        finally:
+            os.close(paused_r)
+        if not ready:
+            self.kill()
+            out, err = self.communicate()
+            raise AssertionError(f"main.py did not reach {moment} (exit {self.returncode}): {err[-2000:]}")
+
+    def go(self) -> None:
+        os.write(self._go_w, b"g")
+
+    def close_pipes(self) -> None:
+        for fd in (self._go_r, self._go_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+def start_paused(moment: str, *args, **kwargs) -> Paused:
     """main.py with ``args``, paused at ``moment`` (see tests/cli_pause.py) when this returns."""
-    sync.mkdir(parents=True, exist_ok=True)
-    process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "cli_pause.py"), moment, str(sync),
-                                *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               stdin=subprocess.DEVNULL, text=True)
-    try:
-        wait_for(lambda: (sync / "paused").exists() or process.poll() is not None, f"the pause at {moment}")
-    except AssertionError:
-        process.kill()
-        raise
-    if process.poll() is not None:
-        out, err = process.communicate()
-        raise AssertionError(f"main.py ended before {moment} (exit {process.returncode}): {err[-2000:]}")
-    return process
+    return Paused(moment, *args, **kwargs)
 
 
 def finish(process: subprocess.Popen) -> tuple[int, str, str]:
@@ -81,6 +121,9 @@ def finish(process: subprocess.Popen) -> tuple[int, str, str]:
     except subprocess.TimeoutExpired:
         process.kill()
         raise
+    finally:
+        if isinstance(process, Paused):
+            process.close_pipes()
     return process.returncode, out, err
 
 
@@ -113,15 +156,10 @@ def reference_run(tmp_path_factory, epochs: int) -> tuple[Path, dict[str, bytes]
     if epochs not in _references:
         tmp = tmp_path_factory.mktemp(f"reference{epochs}")
         experiment = write_experiment(tmp, epochs)
-        result = main_py("run", experiment, "--out", tmp / "out", "--quiet")
+        result = main_in_process("run", experiment, "--out", tmp / "out", "--quiet")
         assert result.returncode == 0, result.stderr
         _references[epochs] = experiment, files(tmp / "out")
     return _references[epochs]
-
-
-@pytest.fixture(scope="session")
-def reference(tmp_path_factory):
-    return reference_run(tmp_path_factory, SHORT)
 
 
 def is_root() -> bool:

@@ -1,6 +1,6 @@
 """Run ``main.py`` with a pause at one chosen moment, so a test can send a signal exactly there.
 
-    python tests/cli_pause.py MOMENT SYNC_DIR main.py-arguments...
+    python tests/cli_pause.py MOMENT PAUSED_FD GO_FD WAKE_FD main.py-arguments...
 
 MOMENT is one of
 
@@ -10,16 +10,18 @@ MOMENT is one of
 - ``state``: after the result files, just before the training state is written;
 - ``load``: while the session is being built, before the first step.
 
-At the moment, the process creates ``SYNC_DIR/paused`` and waits until the CLI's signal
-handler has run (the test sends SIGINT or SIGTERM) or ``SYNC_DIR/go`` appears (a test that
-sends no signal), then carries on. Nothing else changes: the code under test is main.py's.
+At the moment, the process writes a byte to the pipe ``PAUSED_FD`` and waits for one on
+``GO_FD``: the test writes it (a test that sends no signal), or the CLI's signal handler, when
+it has run, writes it to ``WAKE_FD`` (the same pipe's other end), then it carries on. No file
+is polled, nothing sleeps. Nothing else changes: the code under test is main.py's.
 """
 
 from __future__ import annotations
 
+import os
 import runpy
+import select
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,15 +33,16 @@ import engine.results  # noqa: E402
 import engine.run  # noqa: E402
 import engine.session  # noqa: E402
 
-moment, sync = sys.argv[1], Path(sys.argv[2])
-handled = []
+moment = sys.argv[1]
+paused_fd, go_fd, wake_fd = map(int, sys.argv[2:5])
 
 
 def pause() -> None:
-    (sync / "paused").write_text(moment)
-    deadline = time.monotonic() + 300
-    while not handled and not (sync / "go").exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    os.write(paused_fd, b"p")
+    # (select returns at once when the handler has written; the bound only keeps a process whose
+    # test died from waiting forever)
+    if select.select([go_fd], [], [], 300)[0]:
+        os.read(go_fd, 1)
 
 
 handle = engine.cli._Interrupt._handle
@@ -47,7 +50,7 @@ handle = engine.cli._Interrupt._handle
 
 def _handle(self, signum, frame):
     handle(self, signum, frame)
-    handled.append(signum)
+    os.write(wake_fd, b"s")
 
 
 engine.cli._Interrupt._handle = _handle
@@ -105,5 +108,5 @@ elif kind == "load":
 else:
     raise SystemExit(f"unknown moment {moment!r}")
 
-sys.argv = [str(ROOT / "main.py"), *sys.argv[3:]]
+sys.argv = [str(ROOT / "main.py"), *sys.argv[5:]]
 runpy.run_path(str(ROOT / "main.py"), run_name="__main__")

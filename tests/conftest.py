@@ -60,6 +60,14 @@ def _collect_in_the_main_thread(request):
         gc.collect(0)
 
 
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory):
+    """The CLI tests' uninterrupted run (tests/cli_helpers.py): its experiment file and CSV files."""
+    from tests.cli_helpers import SHORT, reference_run
+
+    return reference_run(tmp_path_factory, SHORT)
+
+
 @pytest.fixture
 def experiment_dict():
     """A small valid experiment as TOML would give it; tests change one thing each."""

@@ -22,17 +22,27 @@ import threading
 
 import pytest
 
-from tests.cli_helpers import (LONG, ROOT, SHORT, STEPS_PER_EPOCH, TIMEOUT, files, finish, leftovers,
-                               main_py, reference, reference_run, rows, start_paused, state_position,  # noqa: F401
-                               wait_for)
-
-
+from tests.cli_helpers import (
+    LONG,
+    ROOT,
+    SHORT,
+    STEPS_PER_EPOCH,
+    TIMEOUT,
+    files,
+    finish,
+    leftovers,
+    main_in_process,
+    reference_run,
+    rows,
+    start_paused,
+    state_position,
+)
 
 TOTAL = SHORT * STEPS_PER_EPOCH
 
 
 def resume_equals_reference(tmp_path, experiment, state, expected: dict[str, bytes]) -> None:
-    result = main_py("run", experiment, "--resume", state, "--out", tmp_path / "resumed",
+    result = main_in_process("run", experiment, "--resume", state, "--out", tmp_path / "resumed",
                      "--save-state", tmp_path / "final.pt", "--quiet")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
@@ -63,7 +73,7 @@ MID_STEP = {
 def test_interrupt_inside_a_session_step_stops_at_its_end_and_resumes_exactly(tmp_path, reference, moment):
     experiment, expected = reference
     sig, t = MID_STEP[moment]
-    process = start_paused(f"step:1:{t}", tmp_path / "sync", "run", experiment, "--out", tmp_path / "out",
+    process = start_paused(f"step:1:{t}", "run", experiment, "--out", tmp_path / "out",
                            "--save-state", tmp_path / "state.pt")
     process.send_signal(sig)
     code, out, err = finish(process)
@@ -81,7 +91,7 @@ def test_interrupt_inside_a_session_step_stops_at_its_end_and_resumes_exactly(tm
 
 def test_interrupt_in_the_last_step_writes_the_whole_run(tmp_path, reference):
     experiment, expected = reference
-    process = start_paused(f"step:1:{TOTAL - 1}", tmp_path / "sync", "run", experiment, "--out",
+    process = start_paused(f"step:1:{TOTAL - 1}", "run", experiment, "--out",
                            tmp_path / "out", "--save-state", tmp_path / "state.pt")
     process.send_signal(signal.SIGINT)
     code, out, err = finish(process)
@@ -94,7 +104,7 @@ def test_interrupt_in_the_last_step_writes_the_whole_run(tmp_path, reference):
 
 def test_interrupt_before_the_first_step_writes_nothing(tmp_path, reference):
     experiment, _ = reference
-    process = start_paused("load", tmp_path / "sync", "run", experiment, "--out", tmp_path / "out",
+    process = start_paused("load", "run", experiment, "--out", tmp_path / "out",
                            "--save-state", tmp_path / "state.pt")
     process.send_signal(signal.SIGINT)
     code, out, err = finish(process)
@@ -110,7 +120,7 @@ def test_interrupt_while_writing_results_finishes_them_then_exits_130(tmp_path, 
     earlier = {name: f"earlier {name}\n".encode() for name in expected}
     for name, data in earlier.items():
         (out / name).write_bytes(data)
-    process = start_paused("write:steps.csv", tmp_path / "sync", "run", experiment, "--out", out,
+    process = start_paused("write:steps.csv", "run", experiment, "--out", out,
                            "--save-state", tmp_path / "state.pt")
     # the new files are in temporary files beside them (steps.csv half written); the earlier ones are intact
     assert files(out) == earlier
@@ -129,7 +139,7 @@ def test_interrupt_while_writing_results_finishes_them_then_exits_130(tmp_path, 
 
 def test_sigterm_while_the_state_is_written_finishes_it(tmp_path, reference):
     experiment, expected = reference
-    process = start_paused("state", tmp_path / "sync", "run", experiment, "--out", tmp_path / "out",
+    process = start_paused("state", "run", experiment, "--out", tmp_path / "out",
                            "--save-state", tmp_path / "state.pt")
     assert files(tmp_path / "out") == expected  # the results are in place before the state
     process.send_signal(signal.SIGTERM)
@@ -150,7 +160,8 @@ class Terminal:
         # a size, or tqdm draws nothing (0 columns)
         fcntl.ioctl(self.slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))
         self.text = ""
-        self.lock = threading.Lock()
+        self.ended = False  # the child closed its end
+        self.changed = threading.Condition()
         self.reader = threading.Thread(target=self._read, daemon=True)
 
     def start(self) -> None:
@@ -162,16 +173,22 @@ class Terminal:
             try:
                 data = os.read(self.master, 4096)
             except OSError:  # EIO: the child closed its end
-                break
+                data = b""
+            with self.changed:
+                self.text += data.decode(errors="replace")
+                self.ended = not data
+                self.changed.notify_all()
             if not data:
                 break
-            with self.lock:
-                self.text += data.decode(errors="replace")
 
     def epochs_shown(self) -> int:
-        with self.lock:
-            counts = re.findall(r"(\d+)/(\d+) \[", self.text)
+        counts = re.findall(r"(\d+)/(\d+) \[", self.text)
         return int(counts[-1][0]) if counts else -1
+
+    def wait_for_epochs(self, epochs: float) -> None:
+        """Until the progress bar shows ``epochs`` done (or the child has closed the terminal)."""
+        with self.changed:
+            assert self.changed.wait_for(lambda: self.ended or self.epochs_shown() >= epochs, TIMEOUT), self.text
 
     def close(self) -> str:
         self.reader.join(timeout=TIMEOUT)
@@ -190,8 +207,7 @@ def test_signal_at_a_progress_moment_then_resume_equals_an_uninterrupted_run(tmp
                                stdout=subprocess.PIPE, stderr=terminal.slave, text=True)
     terminal.start()
     try:
-        wait_for(lambda: terminal.epochs_shown() >= fraction * LONG or process.poll() is not None,
-                 "the progress bar")
+        terminal.wait_for_epochs(fraction * LONG)
         process.send_signal(sig)
         code, _, _ = finish(process)
     finally:
@@ -203,7 +219,7 @@ def test_signal_at_a_progress_moment_then_resume_equals_an_uninterrupted_run(tmp
     assert "interrupted at epoch" in text
     position = state_position(tmp_path / "state.pt")
     assert fraction * LONG * STEPS_PER_EPOCH <= position < LONG * STEPS_PER_EPOCH
-    result = main_py("run", experiment, "--resume", tmp_path / "state.pt", "--out", tmp_path / "resumed",
-                     "--quiet")
+    result = main_in_process("run", experiment, "--resume", tmp_path / "state.pt", "--out", tmp_path / "resumed",
+                             "--quiet")
     assert result.returncode == 0, result.stderr
     assert files(tmp_path / "resumed") == expected

@@ -29,8 +29,18 @@ import pytest
 from engine import results as results_module
 from engine.recorder import Event, RunResults
 from engine.results import RESULT_FILES, write_result_files, write_results
-from tests.cli_helpers import (ROOT, SHORT, STEPS_PER_EPOCH, TIMEOUT, files, finish, is_root, leftovers,
-                               main_py, reference, start_paused, state_position, wait_for)  # noqa: F401
+from tests.cli_helpers import (
+    ROOT,
+    SHORT,
+    STEPS_PER_EPOCH,
+    files,
+    finish,
+    is_root,
+    leftovers,
+    main_in_process,
+    start_paused,
+    state_position,
+)
 
 TOTAL = SHORT * STEPS_PER_EPOCH
 
@@ -99,7 +109,7 @@ def _tree(directory):
 def _all_refused(experiment, tmp, cases):
     before = _tree(tmp)
     for case, (arguments, expected) in cases.items():
-        result = main_py("run", experiment, *arguments)
+        result = main_in_process("run", experiment, *arguments)
         assert result.returncode == 2, (case, result.stderr)
         assert result.stderr.splitlines() == [expected], case
         assert result.stdout == "", case
@@ -115,10 +125,8 @@ def test_read_only_output_paths_are_refused_before_training(tmp_path, reference)
     _all_refused(reference[0], tmp_path, _read_only_cases(tmp_path))
 
 
-def test_read_only_output_paths_are_refused_before_training_in_process(tmp_path, reference, monkeypatch, capsys):
+def test_read_only_output_paths_are_refused_for_any_user(tmp_path, reference, monkeypatch):
     """The same cases for any user: ``os.access`` answers as it would for one without write permission."""
-    from engine.cli import main
-
     cases = _read_only_cases(tmp_path)
     read_only = {tmp_path / "read-only", tmp_path / "earlier" / "steps.csv"}
     access = os.access
@@ -127,13 +135,7 @@ def test_read_only_output_paths_are_refused_before_training_in_process(tmp_path,
         return access(path, mode, **kwargs) and not (mode & os.W_OK and Path(path) in read_only)
 
     monkeypatch.setattr(os, "access", denied)
-    before = _tree(tmp_path)
-    for case, (arguments, expected) in cases.items():
-        assert main(["run", str(reference[0]), *map(str, arguments)]) == 2, case
-        captured = capsys.readouterr()
-        assert captured.err.splitlines() == [expected], case
-        assert captured.out == "", case
-    assert _tree(tmp_path) == before
+    _all_refused(reference[0], tmp_path, cases)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the CLI's handler is gone again
 
 
@@ -146,7 +148,7 @@ def test_an_earlier_result_set_is_replaced_whole_and_the_summary_says_so(tmp_pat
     for name in RESULT_FILES:
         (out / name).write_text(f"earlier {name}\n")
     (out / "notes.txt").write_text("mine\n")
-    result = main_py("run", experiment, "--out", out)
+    result = main_in_process("run", experiment, "--out", out)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == (f"wrote {out / 'epochs.csv'}, {out / 'steps.csv'}, "
                                               f"{out / 'events.csv'} (earlier results in {out} replaced)")
@@ -162,11 +164,11 @@ def test_a_directory_in_the_way_at_the_end_leaves_the_earlier_set_whole(tmp_path
     earlier = {name: f"earlier {name}\n".encode() for name in RESULT_FILES}
     for name, data in earlier.items():
         (out / name).write_bytes(data)
-    process = start_paused("step:0:5", tmp_path / "sync", "run", experiment, "--out", out, "--save-state", state)
+    process = start_paused("step:0:5", "run", experiment, "--out", out, "--save-state", state)
     (out / "steps.csv").unlink()
     (out / "steps.csv").mkdir()
     (out / "steps.csv" / "keep.txt").write_text("mine\n")
-    (tmp_path / "sync" / "go").touch()
+    process.go()
     code, stdout, err = finish(process)
     assert code == 1, err
     assert err.splitlines() == [
@@ -362,15 +364,10 @@ def test_a_failed_rename_puts_the_earlier_set_back(tmp_path, monkeypatch):
 def test_signals_left_alone_when_the_process_ignores_them(tmp_path, reference):
     """A job started with SIGINT ignored (``nohup``, ``cmd &`` in a script) keeps ignoring it."""
     experiment, expected = reference
-    sync = tmp_path / "sync"
-    sync.mkdir()
-    process = subprocess.Popen([sys.executable, str(ROOT / "tests" / "cli_pause.py"), "step:1:30", str(sync), "run",
-                                str(experiment), "--out", str(tmp_path / "out"), "--quiet"], cwd=ROOT,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    wait_for(lambda: (sync / "paused").exists() or process.poll() is not None, "the pause", TIMEOUT)
+    process = start_paused("step:1:30", "run", experiment, "--out", tmp_path / "out", "--quiet",
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     process.send_signal(signal.SIGINT)
-    (sync / "go").touch()
+    process.go()
     code, _, err = finish(process)
     assert code == 0, err
     assert files(tmp_path / "out") == expected
