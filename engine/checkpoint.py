@@ -32,15 +32,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
+import torch.nn.functional as F
 
+from .config import MODULES, GroupConfig
 from .errors import ExperimentError, StateFileError, join_path, show_value
+from .model import build_model
+from .optimizers import build_optimizer, group_dict
+from .parse import EDIT_KINDS, parse_edit
+from .registry import optimizer_spec, scheduler_spec
 from .status import RunStatus
 
 if TYPE_CHECKING:
     from .run import RunTrainer
     from .session import TrainingSession
 
-__all__ = ["save_state", "load_state", "restore_session", "FORMAT", "VERSION"]
+__all__ = ["save_state", "load_state", "restore_session", "TrainingState", "FORMAT", "VERSION"]
 
 FORMAT = "lrlab-training-state"
 VERSION = 1
@@ -95,7 +101,18 @@ def _verify_checksums(path: Path) -> None:
                              "so nothing in it can be trusted; save the state again")
 
 
-def load_state(path: str | Path) -> dict:
+class TrainingState(dict):
+    """A state file's contents (the dict :func:`save_state` wrote), as :func:`load_state` returns
+    them. ``TrainingSession(experiment, state=load_state(path))`` resumes it: the session calls
+    :meth:`restore`, so the session needs nothing of this module (which imports the session's
+    types, never the other way round)."""
+
+    def restore(self, session: "TrainingSession") -> None:
+        """:func:`restore_session` into a freshly built ``session``."""
+        restore_session(session, self)
+
+
+def load_state(path: str | Path) -> TrainingState:
     """Read a state file; :class:`StateFileError` with a plain reason if it is not one."""
     path = Path(path)
     if not path.is_file():
@@ -118,7 +135,7 @@ def load_state(path: str | Path) -> dict:
         raise StateFileError(f"{path}: not a training-state file of this app")
     if state.get("version") != VERSION:
         raise StateFileError(f"{path}: state format version {state.get('version')!r}; this app reads {VERSION}")
-    return state
+    return TrainingState(state)
 
 
 # -- checking a state against the experiment ---------------------------------------------------
@@ -303,8 +320,6 @@ class _StateCheck:
         modules = self._check_modules(path, run, s["modules"], recorded, trains)
         self._check_derived_length(path, run, s["scheduler"])
         # The groups the run added mid-run, as loading adds them: the fresh run is now the template.
-        from .config import GroupConfig
-
         for module in modules[len(run.modules):]:
             run._add_group(GroupConfig(module=module))
         template = run.state_dict()
@@ -342,8 +357,6 @@ class _StateCheck:
 
     def _check_recorded_edits(self, path: str, run: "RunTrainer", edits) -> list[dict]:
         """The edits that arrived as commands (``step = t``, before the saved position), as dicts."""
-        from .parse import parse_edit
-
         path = f"{path}.recorded_edits"
         if not isinstance(edits, list):
             raise _Unfit(f"its {path} is {_show(edits)}: expected a list of edits")
@@ -392,8 +405,6 @@ class _StateCheck:
                        trains: bool) -> list[str]:
         """The modules of the state's param groups: the experiment's groups, then one per add_group
         edit or command applied before the saved position, in the order they applied."""
-        from .config import MODULES
-
         mpath = f"{path}.modules"
         if not isinstance(modules, list) or not 1 <= len(modules) <= len(MODULES):
             raise _Unfit(f"its {mpath} is {_show(modules)}: expected a list of 1 to {len(MODULES)} modules "
@@ -431,8 +442,6 @@ class _StateCheck:
         ``length_option``, left out of the experiment) must have the same length as when saved."""
         if run.scheduler is None or not isinstance(saved, dict):
             return
-        from .registry import scheduler_spec
-
         def walk(cfg, fresh: dict, old: dict, where: str) -> None:
             name = scheduler_spec(cfg.type).length_option
             if name is not None and name in fresh and name in old and old[name] != fresh[name]:
@@ -454,9 +463,6 @@ class _StateCheck:
         walk(run.config.scheduler, run.scheduler.state_dict(), saved, f"{path}.scheduler")
 
     def _check_optimizer(self, path: str, run: "RunTrainer", saved, template: dict, trains: bool) -> None:
-        from .parse import EDIT_KINDS
-        from .registry import optimizer_spec
-
         opath = f"{path}.optimizer"
         _keys(saved, list(template), opath)
         groups, fresh_groups = saved["param_groups"], template["param_groups"]
@@ -510,12 +516,6 @@ class _StateCheck:
     def _optimizer_template(self, path: str, run: "RunTrainer", groups: list) -> dict:
         """The per-parameter state torch keeps after one step with ``groups``' options, on a scratch
         copy of the run's model and optimizer (nothing of the session changes)."""
-        import torch.nn.functional as F
-
-        from .config import GroupConfig
-        from .model import build_model
-        from .optimizers import build_optimizer, group_dict
-
         experiment = self.session.experiment
         try:
             with warnings.catch_warnings():

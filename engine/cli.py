@@ -375,13 +375,13 @@ def _train_and_write(args, interrupt: _Interrupt) -> int:
     from .presets import preset_path
     from .results import write_result_files
     from .session import TrainingSession
-
     from .torch_setup import configure_torch
+    from .trial import trial_experiment
 
     configure_torch()  # one intra-op thread, as the window's engine (engine/torch_setup.py)
     try:
         path = preset_path(args.preset) if args.preset else Path(args.experiment)
-        experiment = load_experiment(path)
+        experiment = trial_experiment(load_experiment(path))  # what torch refuses, before the first step
         state = load_state(args.resume) if args.resume else None
         session = TrainingSession(experiment, state=state)
     except (ExperimentError, StateFileError) as error:

@@ -10,7 +10,12 @@ from __future__ import annotations
 import json
 import math
 
-__all__ = ["ExperimentError", "StateFileError", "show_value", "join_path"]
+__all__ = ["ExperimentError", "StateFileError", "show_value", "join_path", "too_deep", "MAX_NESTING"]
+
+# Lists and tables within each other: an experiment needs about ten (runs, a run, its scheduler,
+# the schedulers nested in it, a per-group list). Deeper data is refused before anything walks
+# it, since walking it recursively would hit Python's recursion limit.
+MAX_NESTING = 32
 
 
 class ExperimentError(ValueError):
@@ -64,3 +69,20 @@ def show_value(value) -> str:
     if value is None:
         return "nothing"
     return repr(value)
+
+
+def too_deep(raw) -> str | None:
+    """The path of the first list or table nested more than :data:`MAX_NESTING` deep in ``raw``
+    (the root counts as the first), or None. Iterative, so any depth is safe to ask about."""
+    stack = [(raw, "", 1)]
+    while stack:
+        node, path, depth = stack.pop()
+        if not isinstance(node, (dict, list, tuple)):
+            continue
+        if depth > MAX_NESTING:
+            return path
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, child in items:
+            if isinstance(child, (dict, list, tuple)):
+                stack.append((child, join_path(path, key if isinstance(key, int) else str(key)), depth + 1))
+    return None

@@ -2,7 +2,9 @@
 
 Reading and writing need no torch (the window reads a file before torch has loaded, to
 refuse a bad one at once); only :func:`load_experiment` and :func:`loads_experiment`, which
-check it, import the engine's parser.
+check it, import the engine's parser (and through the registry, torch). They are validation
+only, like :func:`~engine.parse.parse_experiment`: nothing is built or trained. Torch's own
+verdict on the runs is the separate trial step, :func:`engine.trial.trial_experiment`.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 import tomli_w
 
 from .config import Experiment
-from .errors import ExperimentError, join_path
+from .errors import MAX_NESTING, ExperimentError, too_deep
 
 __all__ = ["load_experiment", "loads_experiment", "read_raw", "read_source", "dumps_experiment", "save_experiment",
            "inline_toml", "write_raw", "write_atomically", "keep_layout", "too_deep", "MAX_FILE_BYTES",
@@ -24,27 +26,6 @@ __all__ = ["load_experiment", "loads_experiment", "read_raw", "read_source", "du
 # An experiment file is a few kilobytes (the presets are under 2 KB); a file above this is
 # not one, and reading it whole would only cost memory.
 MAX_FILE_BYTES = 10 * 1024 * 1024
-# Lists and tables within each other: an experiment needs about ten (runs, a run, its scheduler,
-# the schedulers nested in it, a per-group list). Deeper data is refused before anything walks
-# it, since walking it recursively would hit Python's recursion limit.
-MAX_NESTING = 32
-
-
-def too_deep(raw) -> str | None:
-    """The path of the first list or table nested more than :data:`MAX_NESTING` deep in ``raw``
-    (the root counts as the first), or None. Iterative, so any depth is safe to ask about."""
-    stack = [(raw, "", 1)]
-    while stack:
-        node, path, depth = stack.pop()
-        if not isinstance(node, (dict, list, tuple)):
-            continue
-        if depth > MAX_NESTING:
-            return path
-        items = node.items() if isinstance(node, dict) else enumerate(node)
-        for key, child in items:
-            if isinstance(child, (dict, list, tuple)):
-                stack.append((child, join_path(path, key if isinstance(key, int) else str(key)), depth + 1))
-    return None
 
 
 def _toml(text: str, source: str) -> dict:
@@ -65,17 +46,19 @@ def _toml(text: str, source: str) -> dict:
     return data
 
 
-def loads_experiment(text: str, *, source: str = "experiment", trial: bool = True) -> Experiment:
-    from .parse import parse_experiment
+def loads_experiment(text: str, *, source: str = "experiment") -> Experiment:
+    """Validate an experiment given as TOML text (:func:`load_experiment`)."""
+    from .parse import parse_experiment  # here, not at the top: the parser imports torch (the registry)
 
-    return parse_experiment(_toml(text, source), trial=trial)
+    return parse_experiment(_toml(text, source))
 
 
-def load_experiment(path: str | Path, *, trial: bool = True) -> Experiment:
-    """Read and validate an experiment file; :class:`ExperimentError` for any problem."""
-    from .parse import parse_experiment
+def load_experiment(path: str | Path) -> Experiment:
+    """Read and validate an experiment file; :class:`ExperimentError` for any problem. Nothing is
+    built with torch: ``trial_experiment(load_experiment(path))`` (engine.trial) adds its verdict."""
+    from .parse import parse_experiment  # here, not at the top: the parser imports torch (the registry)
 
-    return parse_experiment(read_raw(path), trial=trial)
+    return parse_experiment(read_raw(path))
 
 
 def read_raw(path: str | Path) -> dict:

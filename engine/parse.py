@@ -4,9 +4,13 @@ Everything a person can get wrong is caught here, before anything trains, as an
 :class:`ExperimentError` naming the field path (``runs[1].scheduler.gamma``) and what is
 allowed. Field types and ranges come from the registry; the checks that need the whole
 experiment (group indices at the time of an edit, list lengths per group, milestones
-against schedulers, OneCycleLR's step budget) follow the per-field ones. Last, each run is
-built once with the real torch classes (:mod:`engine.trial`), so whatever torch itself
-refuses is reported the same way.
+against schedulers, OneCycleLR's step budget) follow the per-field ones
+(:mod:`engine.crosscheck`).
+
+This is validation only: no model, optimizer or scheduler is built, and nothing of the
+training code is imported. What torch itself refuses (building each run with the real torch
+classes, one step, each schedule stepped to its end) is the trial step, a separate call
+that reports it the same way: ``trial_experiment(parse_experiment(raw))`` (:mod:`engine.trial`).
 """
 
 from __future__ import annotations
@@ -14,12 +18,11 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from .config import (DataConfig, Edit, Experiment, GroupConfig, ManualDecay,
-                     OptimizerConfig, RunConfig, SchedulerConfig)
-from .errors import ExperimentError, join_path, show_value
+from .config import DataConfig, Edit, Experiment, GroupConfig, ManualDecay, OptimizerConfig, RunConfig, SchedulerConfig
+from .crosscheck import check_experiment
+from .errors import MAX_NESTING, ExperimentError, join_path, show_value, too_deep
 from .fields import DATA_FIELDS, EXPERIMENT_FIELDS, GROUP_MODULE, MANUAL_FIELDS, RUN_NAME
 from .fieldtypes import Boolean, FieldType, Number
-from .files import MAX_NESTING, too_deep
 from .registry import REQUIRED, ClassSpec, optimizer_spec, scheduler_spec
 
 __all__ = ["parse_experiment", "parse_run", "parse_scheduler", "parse_edit", "check_options"]
@@ -197,12 +200,13 @@ def _parse_data(raw, path: str) -> DataConfig:
     return data
 
 
-def parse_experiment(raw: Any, *, trial: bool = True, quick: bool = False) -> Experiment:
+def parse_experiment(raw: Any, *, quick: bool = False) -> Experiment:
     """Validate a TOML-shaped dict; return the :class:`Experiment` or raise :class:`ExperimentError`.
 
-    ``trial=False`` skips building each run with torch; ``quick=True`` also evaluates expressions
-    at a sample of their values only (for the checks while a person types: milliseconds; the
-    engine then runs the full ones, :func:`~engine.crosscheck.sweep_expressions` and the trial).
+    Nothing is built with torch (see the module docstring for the trial step). ``quick=True``
+    evaluates expressions at a sample of their values only (for the checks while a person
+    types: milliseconds; the engine then runs the full ones,
+    :func:`~engine.crosscheck.sweep_expressions`, and the trial step).
     """
     raw = _expect_table(raw, "")
     deep = too_deep(raw)
@@ -227,11 +231,5 @@ def parse_experiment(raw: Any, *, trial: bool = True, quick: bool = False) -> Ex
         seen[run.name] = i
     experiment = Experiment(runs=runs, seed=seed, epochs=epochs, model=model, data=data, description=description,
                             title=title)
-    from .crosscheck import check_experiment
-
     check_experiment(experiment, quick=quick)
-    if trial:
-        from .trial import trial_experiment
-
-        trial_experiment(experiment)
     return experiment

@@ -11,22 +11,24 @@ recorders without blocking the trainer.
 
 from __future__ import annotations
 
+import copy
 import queue
 import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Protocol
 
 from .commands import AddGroup, Command, check_command
-from .errors import ExperimentError, show_value
 from .config import Experiment
+from .errors import ExperimentError, show_value
 from .model import make_dataset
 from .recorder import RunResults
 from .run import RunTrainer
 from .status import RunStatus
 
-__all__ = ["TrainingSession", "Progress", "raw_with_edits"]
+__all__ = ["TrainingSession", "Progress", "SavedState", "raw_with_edits"]
 
 
 @dataclass(frozen=True)
@@ -38,10 +40,23 @@ class Progress:
     statuses: tuple[str, ...]
 
 
-class TrainingSession:
-    """Trains all runs of ``experiment`` together; see the module docstring for threading."""
+class SavedState(Protocol):
+    """What ``state=`` takes: a training state that restores itself into a freshly built session
+    (:class:`engine.checkpoint.TrainingState`, from ``load_state(path)``). The session calls it
+    and imports nothing of the state files."""
 
-    def __init__(self, experiment: Experiment, *, state: dict | None = None):
+    def restore(self, session: "TrainingSession") -> None: ...
+
+
+class TrainingSession:
+    """Trains all runs of ``experiment`` together; see the module docstring for threading.
+
+    ``state`` (``load_state(path)``, :mod:`engine.checkpoint`) resumes a saved session: the
+    runs are built from ``experiment``, then the state is checked against them and loaded
+    (:class:`~engine.errors.StateFileError` if it does not fit).
+    """
+
+    def __init__(self, experiment: Experiment, *, state: SavedState | None = None):
         self.experiment = experiment
         self.dataset = make_dataset(experiment.model, experiment.seed, experiment.data)
         self.steps_per_epoch = experiment.steps_per_epoch
@@ -58,9 +73,7 @@ class TrainingSession:
         self._stop = threading.Event()
         self._epochs_per_second: float | None = None
         if state is not None:
-            from .checkpoint import restore_session
-
-            restore_session(self, state)
+            state.restore(self)
 
     # -- where it is ----------------------------------------------------------------------
     @property
@@ -217,8 +230,6 @@ class TrainingSession:
 
     def experiment_with_edits(self) -> Experiment:
         """The experiment plus every edit that arrived as a command, for saving and headless replay."""
-        from dataclasses import replace
-
         runs = tuple(replace(cfg, edits=cfg.edits + tuple(run.recorded_edits))
                      for cfg, run in zip(self.experiment.runs, self.runs))
         return replace(self.experiment, runs=runs)
@@ -237,8 +248,6 @@ def raw_with_edits(raw: dict, recorded) -> tuple[dict, bool]:
     appears once in its run's ``edits`` (one already there, e.g. after loading a training state
     saved with its experiment, is not added again); a run whose name no longer matches is left alone.
     """
-    import copy
-
     out = copy.deepcopy(raw)
     runs = out.get("runs") if isinstance(out, dict) else None
     changed = False

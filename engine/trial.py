@@ -1,5 +1,10 @@
 """Build every run once with the real torch classes and take one step, before training starts.
 
+The trial step is separate from validation (:func:`~engine.parse.parse_experiment`, which
+builds nothing and imports none of the training code): whoever is about to train asks for
+it explicitly, ``trial_experiment(parse_experiment(raw))`` (the CLI before the first step, the
+engine loop a slice at a time while a person types).
+
 The registry's ranges catch most mistakes with a precise message; this catches the rest
 (options torch refuses only in combination, such as SGD's ``nesterov`` without momentum)
 in the same form, naming the part of the run torch refused, instead of a traceback
@@ -115,10 +120,11 @@ def step_schedules(experiment: Experiment) -> Iterator[None]:
                 yield
 
 
-def trial_experiment(experiment: Experiment, *, schedules: bool = True) -> None:
-    """Raise :class:`ExperimentError` if torch refuses a run's optimizer, scheduler or first step,
-    or (``schedules``) fails at a later step of a run's schedule (:func:`step_schedules`, at once;
-    a caller that runs it a slice at a time passes ``schedules=False``)."""
+def trial_experiment(experiment: Experiment, *, schedules: bool = True) -> Experiment:
+    """Return ``experiment`` (checked by the parser) if torch accepts it; raise :class:`ExperimentError`
+    if torch refuses a run's optimizer, scheduler or first step, or (``schedules``) fails at a later
+    step of a run's schedule (:func:`step_schedules`, at once; a caller that runs it a slice at a
+    time passes ``schedules=False``)."""
     small = replace(experiment, data=replace(experiment.data, samples=min(experiment.data.samples, 64),
                                              val_fraction=experiment.data.val_fraction and 0.25),
                     runs=tuple(_trial_run(run) for run in experiment.runs))
@@ -150,4 +156,5 @@ def trial_experiment(experiment: Experiment, *, schedules: bool = True) -> None:
     if schedules:
         for _ in step_schedules(experiment):
             pass
+    return experiment
 

@@ -209,11 +209,14 @@ class Worker:
         from .checkpoint import load_state
         from .parse import parse_experiment
         from .session import TrainingSession
+        from .trial import trial_experiment
 
         key = experiment_key(raw)
         checked = key in self.trials and self.trials[key] is None  # fully checked already: not again
         try:
-            experiment = parse_experiment(raw, trial=not checked, quick=checked)
+            experiment = parse_experiment(raw, quick=checked)
+            if not checked:
+                trial_experiment(experiment)
             self.trials.put(key, None)
             state = load_state(state_path) if state_path else None
             session = TrainingSession(experiment, state=state)
@@ -391,7 +394,7 @@ class Worker:
         from .trial import step_schedules, trial_experiment
 
         try:
-            experiment = parse_experiment(raw, trial=False, quick=True)
+            experiment = parse_experiment(raw, quick=True)
         except ExperimentError as error:
             self.send("checked", request, error.path, error.message)
             return

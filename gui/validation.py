@@ -38,7 +38,7 @@ class Validator(QObject):
     def check(self, raw: dict, *, background: bool = True):
         """``(experiment, error)`` from the quick checks; if it passes, ask the engine for the rest."""
         try:
-            experiment = parse_experiment(raw, trial=False, quick=True)
+            experiment = parse_experiment(raw, quick=True)
         except ExperimentError as error:
             self.request += 1  # any answer still coming is about an older experiment
             self.answered = self.request  # and none is awaited

@@ -85,7 +85,7 @@ def test_merged_edits_replay_what_the_session_recorded():
     from engine.commands import SetGroupOptions
     from engine.parse import parse_experiment
 
-    experiment = parse_experiment(raw(), trial=False)
+    experiment = parse_experiment(raw())
     session = TrainingSession(experiment)
     session.run(max_steps=5)
     session.submit(SetGroupOptions(run=0, group=0, options={"lr": 0.02}))
@@ -93,7 +93,7 @@ def test_merged_edits_replay_what_the_session_recorded():
     recorded = [(r.name, tuple(e.to_dict() for e in r.recorded_edits)) for r in session.runs]
     merged, changed = raw_with_edits(raw(), recorded)
     assert changed
-    assert parse_experiment(merged, trial=False) == session.experiment_with_edits()
+    assert parse_experiment(merged) == session.experiment_with_edits()
     replay = TrainingSession(loads_experiment(__import__("tomli_w").dumps(merged)))
     replay.run()
     assert replay.snapshot()[0].step_lr.tobytes() == session.snapshot()[0].step_lr.tobytes()

@@ -192,7 +192,7 @@ def test_typing_into_a_heavy_experiment_never_blocks_the_event_loop(qtbot, make_
     assert threads.names and "MainThread" not in threads.names
     assert threading.main_thread().name == "MainThread"
     # what is drawn is the final form's schedule
-    experiment = parse_experiment(window.setup.value(), trial=False)
+    experiment = parse_experiment(window.setup.value())
     assert experiment.runs[0].optimizer.options["lr"] == 0.017
     for index, drawn in enumerate(window.plots.predictions):
         assert answers.of(drawn)[1] == last
@@ -266,7 +266,7 @@ def test_a_stale_preview_is_never_drawn_over_a_newer_one(qtbot, make_window, mon
     assert sequence and sequence == sorted(sequence), sequence
     assert sequence[-1] == final
     # and the last drawing is the final form's schedule, every run's final preview
-    experiment = parse_experiment(window.setup.value(), trial=False)
+    experiment = parse_experiment(window.setup.value())
     assert experiment.runs[0].optimizer.options["lr"] == 0.02
     last = drawn[-1]
     assert len(last) == 3 and last == window.plots.predictions
@@ -276,7 +276,7 @@ def test_a_stale_preview_is_never_drawn_over_a_newer_one(qtbot, make_window, mon
         assert prediction.results.step_lr.tobytes() == \
             predict_schedule(experiment, index, PREVIEW_STEPS).results.step_lr.tobytes()
     # an answer to an older request that comes late (a partial or a final one) is not drawn
-    old = predict_schedule(parse_experiment(heavy_raw(epochs=10, runs=1), trial=False), 0)
+    old = predict_schedule(parse_experiment(heavy_raw(epochs=10, runs=1)), 0)
     draws = len(drawn)
     for is_final in (False, True):
         window.controller.client.received.emit("preview", (final - 1, 0, old, is_final))

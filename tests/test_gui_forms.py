@@ -70,7 +70,7 @@ def test_every_preset_round_trips_through_the_setup_panel(qtbot, preset):
     for i in range(len(raw["runs"])):  # visiting each run must not change it
         panel.select_run(i)
     assert panel.value() == raw
-    assert parse_experiment(panel.value(), trial=False) == parse_experiment(raw, trial=False)
+    assert parse_experiment(panel.value()) == parse_experiment(raw)
 
 
 def test_typing_into_fields(qtbot):
@@ -169,7 +169,7 @@ def test_what_a_form_cannot_show_is_kept_for_validation_to_name(qtbot):
     editor.set_value({"type": "StepLr", "step_size": 5})
     assert editor.value() == {"type": "StepLr", "step_size": 5}
     with pytest.raises(ExperimentError, match='did you mean "StepLR"'):
-        parse_experiment({"runs": [{"optimizer": {"type": "Adam"}, "scheduler": editor.value()}]}, trial=False)
+        parse_experiment({"runs": [{"optimizer": {"type": "Adam"}, "scheduler": editor.value()}]})
     editor.set_value({"type": "StepLR", "step_size": 5, "step_sise": 7})
     assert editor.value() == {"type": "StepLR", "step_size": 5, "step_sise": 7}
     assert "step_sise = 7" in editor.extras_label.text()

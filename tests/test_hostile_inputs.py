@@ -108,7 +108,7 @@ def test_float_field_with_400_digit_integer_is_refused_naming_the_field(changes,
         if via == "toml":
             loads_experiment(tomli_w.dumps(raw))
         else:
-            parse_experiment(raw, **({"trial": False, "quick": True} if via == "window" else {}))
+            parse_experiment(raw, **({"quick": True} if via == "window" else {}))
     assert info.value.path == path, str(info.value)
     assert "integer of 400 digits, beyond the range of a float" in info.value.message
     assert "9999" not in info.value.message  # described, not written out

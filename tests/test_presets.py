@@ -15,6 +15,7 @@ import engine.presets
 from engine.errors import ExperimentError
 from engine.files import dumps_experiment, load_experiment, loads_experiment
 from engine.presets import ARTICLE_ORDER, PRESETS_DIR, Preset, list_presets, preset_path
+from engine.trial import trial_experiment
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
@@ -61,7 +62,7 @@ def test_titles_and_descriptions_are_distinct():
 
 @pytest.mark.parametrize("name", FILES)
 def test_every_preset_validates_and_round_trips(name):
-    experiment = load_experiment(PRESETS_DIR / f"{name}.toml")
+    experiment = trial_experiment(load_experiment(PRESETS_DIR / f"{name}.toml"))
     preset = next(p for p in list_presets() if p.name == name)
     assert (experiment.title, experiment.description) == (preset.title, preset.description)
     again = loads_experiment(dumps_experiment(experiment))
@@ -88,7 +89,7 @@ def test_a_scheduler_in_a_title_is_the_presets_scheduler(name):
 
 def test_titles_name_the_schedulers_of_single_scheduler_presets():
     for preset in list_presets():
-        experiment = load_experiment(PRESETS_DIR / f"{preset.name}.toml", trial=False)
+        experiment = load_experiment(PRESETS_DIR / f"{preset.name}.toml")
         types = {r.scheduler.type for r in experiment.runs if r.scheduler}
         if len(experiment.runs) == 1 and types and preset.name != "fine-tune-add-param-group":
             assert preset.title.startswith(types.pop()), preset.name

@@ -44,8 +44,7 @@ def test_per_epoch_prediction_is_the_same_curve(name):
 def test_what_torch_refuses_gives_no_preview_and_says_why():
     from engine.parse import parse_experiment
 
-    exp = parse_experiment({"epochs": 3, "runs": [{"optimizer": {"type": "SGD", "lr": 0.1, "nesterov": True}}]},
-                           trial=False)
+    exp = parse_experiment({"epochs": 3, "runs": [{"optimizer": {"type": "SGD", "lr": 0.1, "nesterov": True}}]})
     prediction = predict_schedule(exp, 0)
     assert not prediction.complete and "Nesterov" in prediction.note
 

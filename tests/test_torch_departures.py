@@ -26,6 +26,7 @@ from torch.optim import lr_scheduler as ls
 from engine.errors import ExperimentError
 from engine.parse import parse_experiment
 from engine.session import TrainingSession
+from engine.trial import trial_experiment
 from tests.engine_helpers import experiment, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -153,7 +154,7 @@ def test_expressions_are_checked_at_exactly_the_values_torch_passes(name):
     for k in range(-2, steps + 3):
         raw = _raw(_with(table, f"1 / ({variable} - ({k}))"), epochs=epochs)
         try:
-            parse_experiment(raw, trial=False)
+            parse_experiment(raw)
         except ExperimentError as error:
             assert "division by zero" in error.message and f"{variable} = {k}" in error.message, error.message
             refused.add(k)
@@ -162,10 +163,10 @@ def test_expressions_are_checked_at_exactly_the_values_torch_passes(name):
 
 def test_the_quick_check_is_a_sample_of_the_same_values():
     raw = _raw({"type": "MultiplicativeLR", "lr_lambda": "1 / epoch"}, epochs=10_000)
-    parse_experiment(raw, trial=False, quick=True)  # never 0: torch does not call it there
+    parse_experiment(raw, quick=True)  # never 0: torch does not call it there
     with pytest.raises(ExperimentError, match="torch calls it with epoch = 1 to 10000"):
         parse_experiment(_raw({"type": "MultiplicativeLR", "lr_lambda": "1 / (epoch - 10000)"}, epochs=10_000),
-                         trial=False, quick=True)
+                         quick=True)
 
 
 # -- 2. lr = 0 ---------------------------------------------------------------------------------------
@@ -189,7 +190,7 @@ def test_torch_accepts_lr_zero_everywhere_and_so_does_the_engine():
         _raw({"type": "OneCycleLR", "max_lr": 0}, epochs=3),
         _raw({"type": "CyclicLR", "base_lr": [0.01], "max_lr": [0.0]}, epochs=3),
     ):
-        parse_experiment(raw)  # with the trial step and the schedule to its end
+        trial_experiment(parse_experiment(raw))  # with the trial step and the schedule to its end
     with pytest.raises(ExperimentError, match="expected a number >= 0"):
         parse_experiment(_raw({"type": "StepLR", "step_size": 2}, epochs=3, edits=[{"epoch": 1, "lr": -0.01}]))
 
@@ -236,14 +237,14 @@ def test_onecycle_pct_start_one_fails_in_torch_at_its_last_step_and_is_refused_b
         _step(scheduler, optimizer, 1)
 
     raw = _raw({"type": "OneCycleLR", "max_lr": 0.1, "pct_start": 1.0}, epochs=6)  # 6 x 4 = 24 steps
-    parse_experiment(raw, trial=False, quick=True)  # the window's check while typing cannot see it
+    parse_experiment(raw, quick=True)  # the window's check while typing cannot see it
     with pytest.raises(ExperimentError) as info:
-        parse_experiment(raw)
+        trial_experiment(parse_experiment(raw))
     assert info.value.path == "runs[0].scheduler"
     assert info.value.message == ("torch fails at scheduler step 24 of 24 (after step 23): "
                                   "ZeroDivisionError: float division by zero")
     raw["runs"][0]["scheduler"]["total_steps"] = 25  # a cycle longer than the run never gets there
-    parse_experiment(raw)
+    trial_experiment(parse_experiment(raw))
 
 
 def test_a_long_schedule_is_stepped_at_its_start_and_its_end(monkeypatch):
@@ -251,8 +252,9 @@ def test_a_long_schedule_is_stepped_at_its_start_and_its_end(monkeypatch):
 
     monkeypatch.setattr(engine.trial, "SCHEDULE_CHECK_STEPS", 10)
     with pytest.raises(ExperimentError, match="torch fails at scheduler step 24 of 24"):
-        parse_experiment(_raw({"type": "OneCycleLR", "max_lr": 0.1, "pct_start": 1.0}, epochs=6))
-    parse_experiment(_raw({"type": "OneCycleLR", "max_lr": 0.1, "pct_start": 0.9}, epochs=6))
+        trial_experiment(parse_experiment(_raw({"type": "OneCycleLR", "max_lr": 0.1, "pct_start": 1.0},
+                                               epochs=6)))
+    trial_experiment(parse_experiment(_raw({"type": "OneCycleLR", "max_lr": 0.1, "pct_start": 0.9}, epochs=6)))
 
 
 def test_a_scheduler_of_schedulers_after_a_milestone_is_refused_as_torch_fails_there():
@@ -267,11 +269,11 @@ def test_a_scheduler_of_schedulers_after_a_milestone_is_refused_as_torch_fails_t
         {"type": "ConstantLR", "factor": 0.5},
         {"type": "ChainedScheduler", "schedulers": [{"type": "ExponentialLR", "gamma": 0.9}]}]}
     with pytest.raises(ExperimentError) as info:
-        parse_experiment(_raw(table, epochs=5), trial=False, quick=True)
+        parse_experiment(_raw(table, epochs=5), quick=True)
     assert info.value.path == "runs[0].scheduler.schedulers[1].type"
     assert "torch cannot restart ChainedScheduler at milestone 2" in info.value.message
     table["milestones"] = [6]  # past the run (5 scheduler steps): torch never restarts it
-    parse_experiment(_raw(table, epochs=5))
+    trial_experiment(parse_experiment(_raw(table, epochs=5)))
 
 
 def test_main_py_run_refuses_it_with_exit_2_before_the_first_step(tmp_path):

@@ -2,7 +2,7 @@
 
 Each case changes one thing in a small valid experiment and states the exact path and a
 meaningful part of the message. The same table is run from a dict, from TOML text and
-(where the check does not need torch) with ``trial=False``. A seeded fuzz test then checks
+(where the check does not need torch) without the trial step. A seeded fuzz test then checks
 that no input whatsoever escapes as anything but an ExperimentError.
 """
 
@@ -21,6 +21,7 @@ from engine.config import Experiment
 from engine.errors import ExperimentError
 from engine.files import load_experiment, loads_experiment
 from engine.parse import parse_experiment
+from engine.trial import trial_experiment
 
 DELETE = object()
 
@@ -217,7 +218,8 @@ def _check(error: ExperimentError, path: str, part: str) -> None:
     assert str(error) == f"{path}: {error.message}"
 
 
-# Each case from a dict, from TOML text, and without torch's trial (except what only torch refuses).
+# Each case from a dict and from TOML text (each with the trial step), and without torch's trial (except
+# what only torch refuses).
 VIAS = [pytest.param(*case, via, id=f"{case[0]}-{via}") for case in CASES for via in ("dict", "toml", "no-trial")
         if not (via == "no-trial" and case[0] in TRIAL_ONLY)]
 
@@ -227,9 +229,11 @@ def test_bad_field_names_its_path(name, changes, path, part, via):
     raw = changed(changes)
     with pytest.raises(ExperimentError) as info:
         if via == "toml":
-            loads_experiment(tomli_w.dumps(raw))
+            trial_experiment(loads_experiment(tomli_w.dumps(raw)))
+        elif via == "dict":
+            trial_experiment(parse_experiment(raw))
         else:
-            parse_experiment(raw, trial=via == "dict")
+            parse_experiment(raw)
     _check(info.value, path, part)
 
 
@@ -246,7 +250,7 @@ def test_wrong_type_message_reads_like_the_issue():
             '[[runs]]\nname = "b"\noptimizer = { type = "Adam", lr = 0.1 }\n'
             'scheduler = { type = "StepLR", step_size = 5, gamma = "half" }\n')
     with pytest.raises(ExperimentError) as info:
-        loads_experiment(text, trial=False)
+        loads_experiment(text)
     assert info.value.path == "runs[1].scheduler.gamma"
     assert info.value.message.startswith("expected a number")
     assert str(info.value).startswith('runs[1].scheduler.gamma: expected a number')
@@ -256,7 +260,7 @@ def test_wrong_type_message_reads_like_the_issue():
 def test_empty_groups_say_what_to_do():
     # What the window shows when "Per-layer param groups" is ticked with no module ticked.
     with pytest.raises(ExperimentError) as info:
-        parse_experiment(changed({"runs[0].groups": []}), trial=False)
+        parse_experiment(changed({"runs[0].groups": []}))
     assert str(info.value) == ('runs[0].groups: no param group: list at least one module to train '
                                '(e.g. { module = "layer", lr = 0.1 }), or leave groups out to train '
                                'every parameter')
@@ -434,7 +438,9 @@ def test_fuzz_only_experiment_errors(base, seed):
         _mutate(rng, raw)
         trial = case % 6 == 0
         try:
-            parse_experiment(raw, trial=trial)
+            experiment = parse_experiment(raw)
+            if trial:
+                trial_experiment(experiment)
             outcomes["ok"] += 1
         except ExperimentError as error:
             assert str(error).strip(), "an error without a message"
@@ -453,7 +459,7 @@ def test_quick_checks_sample_expressions_and_the_full_sweep_finds_the_rest():
 
     raw = {"epochs": 10_000, "runs": [{"name": "a", "optimizer": {"type": "SGD", "lr": 0.1},
                                        "scheduler": {"type": "LambdaLR", "lr_lambda": "1 / (epoch - 7777)"}}]}
-    quick = parse_experiment(raw, trial=False, quick=True)  # 7777 is not among the sampled values
+    quick = parse_experiment(raw, quick=True)  # 7777 is not among the sampled values
     assert QUICK_EXPRESSION_CHECKS < 7777
     sweep = sweep_expressions(quick)
     slices = 0
@@ -463,4 +469,4 @@ def test_quick_checks_sample_expressions_and_the_full_sweep_finds_the_rest():
     assert slices >= 1  # it yielded between slices before failing
     assert caught.value.path == "runs[0].scheduler.lr_lambda" and "epoch = 7777" in caught.value.message
     with pytest.raises(ExperimentError, match="epoch = 7777"):
-        parse_experiment(raw, trial=False)
+        parse_experiment(raw)
