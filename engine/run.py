@@ -295,7 +295,8 @@ class RunTrainer:
         Each option's type and range is the registry's (checked when the edit was parsed); this
         checks the edit whole against the run as it is: the group exists and has every option,
         torch's own checks accept each edited group as a whole (:func:`_torch_accepts`: SGD's
-        nesterov needs momentum), and what a rebase scales is all there. An added group's
+        nesterov needs momentum; the lr and momentum it does not set are taken as configured,
+        not where a schedule moved them), and what a rebase scales is all there. An added group's
         options are checked by torch the same way, over the optimizer's defaults.
         """
         spec = OPTIMIZERS[self.config.optimizer.type]
@@ -303,6 +304,8 @@ class RunTrainer:
             _torch_accepts(spec, {**self.optimizer.defaults, **edit.add_group.options}, "add_group")
             return
         groups = self.optimizer.param_groups
+        # what a schedule moves (a negative lr trains on, as in torch): torch checks the edit, not them
+        scheduled = {k for k in ("lr", spec.momentum_key) if k in self.optimizer.defaults}
         if edit.group is not None and not 0 <= edit.group < len(groups):
             raise ExperimentError("group", f"expected a group index from 0 to {len(groups) - 1}, got {edit.group}")
         for gi in range(len(groups)) if edit.group is None else (edit.group,):
@@ -310,7 +313,10 @@ class RunTrainer:
             for key in edit.options:
                 if key not in group:
                     raise ExperimentError(key, f"param_groups[{gi}] has no {key!r}: not an option of {spec.name}")
-            _torch_accepts(spec, {**group, **edit.options}, "edit")
+            options = {**group, **edit.options}
+            for key in scheduled - set(edit.options):  # as configured, not where the schedule took it
+                options[key] = self.optimizer.defaults[key]
+            _torch_accepts(spec, options, "edit")
             if edit.rebase and self.scheduler is not None:
                 try:
                     rebase_targets(self.scheduler, self.config.scheduler, gi)

@@ -66,6 +66,17 @@ def test_a_multi_option_edit_with_one_bad_option_changes_nothing_and_is_not_reco
     assert run.status == RunStatus.RUNNING  # the run trains on without it
 
 
+def test_an_edit_of_another_option_applies_while_the_schedule_holds_the_lr_below_zero():
+    """torch's constructor refuses a negative lr, but a negative lr from a schedule trains on (as in
+    torch): an edit that does not set the lr is checked with the lr as configured."""
+    exp = experiment([{"optimizer": {"type": "SGD", "lr": 0.1, "momentum": 0.9},
+                       "scheduler": {"type": "LambdaLR", "lr_lambda": "1 - epoch / 4"}}], epochs=8)
+    run = trainer_at(exp, 6 * SPE)
+    assert run.optimizer.param_groups[0]["lr"] < 0
+    run.step(6 * SPE, [SetGroupOptions(run=0, group=0, options={"momentum": 0.5})])
+    assert run.optimizer.param_groups[0]["momentum"] == 0.5 and len(run.recorded_edits) == 1
+
+
 def test_an_edit_torch_refuses_is_refused_when_submitted_with_torchs_reason():
     session = TrainingSession(make())
     session.run(max_steps=5)
