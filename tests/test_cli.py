@@ -1,13 +1,14 @@
-"""The headless command line end to end: ``python main.py run|presets|describe`` in a subprocess."""
+"""The headless command line end to end: ``python main.py run|presets|describe``, run in this process
+(tests/cli_helpers.py main_in_process: its exit code, stdout, and stderr with any warning); what
+only a process of its own shows (signals, exit at the interpreter level, Qt never loaded) is
+tested in test_cli_interrupts.py, test_cli_outputs.py and test_engine_is_qt_free.py."""
 
 from __future__ import annotations
 
 import csv
+import functools
 import math
 import random
-import subprocess
-import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ import torch
 
 from engine.files import load_experiment
 from engine.session import TrainingSession
+from tests.cli_helpers import main_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ROOT / "resources" / "presets"
@@ -61,17 +63,13 @@ GROUPS = {("steplr", 0): 0, ("per-layer", 0): 0, ("per-layer", 1): 0, ("fine-tun
           ("fine-tune", 1): 2, ("onecycle", 0): 0, ("manual", 0): 0}
 
 
-def main_py(*args, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
-
-
 def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     with open(path, newline="") as f:
         rows = list(csv.reader(f))
     return rows[0], rows[1:]
 
 
+@functools.cache  # the valid run's tests compare with the same training
 def in_process(path: Path):
     session = TrainingSession(load_experiment(path))
     session.run()
@@ -82,7 +80,7 @@ def in_process(path: Path):
 def valid_run(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("valid")
     (tmp / "exp.toml").write_text(EXPERIMENT)
-    result = main_py("run", tmp / "exp.toml", "--out", tmp / "out")
+    result = main_in_process("run", tmp / "exp.toml", "--out", tmp / "out")
     return tmp, result
 
 
@@ -156,7 +154,7 @@ def test_no_validation_set_leaves_val_loss_empty(tmp_path):
     path = tmp_path / "exp.toml"
     path.write_text('epochs = 3\n[data]\nsamples = 128\nval_fraction = 0\n'
                     '[[runs]]\nname = "a"\noptimizer = { type = "Adam", lr = 0.1 }\n')
-    result = main_py("run", path, "--out", tmp_path / "out")
+    result = main_in_process("run", path, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     _, rows = read_csv(tmp_path / "out" / "epochs.csv")
@@ -208,14 +206,11 @@ BAD_IDS = ["bad-field", "not-toml", "binary", "missing", "directory", "unknown-p
 
 @pytest.fixture(scope="module")
 def bad_runs(tmp_path_factory):
-    """All bad inputs, run concurrently (each subprocess mostly waits for torch to import)."""
     tmp = tmp_path_factory.mktemp("bad")
     cases = _bad_inputs(tmp)
     assert sorted(cases) == sorted(BAD_IDS)
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(main_py, *[tmp / "out" / name if a == "OUT" else a for a in args])
-                   for name, (args, _) in cases.items()}
-        return tmp, {name: (future.result(), cases[name][1]) for name, future in futures.items()}
+    return tmp, {name: (main_in_process(*[tmp / "out" / name if a == "OUT" else a for a in args]), expected)
+                 for name, (args, expected) in cases.items()}
 
 
 @pytest.mark.parametrize("name", BAD_IDS)
@@ -248,7 +243,7 @@ optimizer = { type = "SGD", lr = 10.0 }
 def test_diverging_run_next_to_a_normal_one(tmp_path):
     path = tmp_path / "exp.toml"
     path.write_text(DIVERGING)
-    result = main_py("run", path, "--out", tmp_path / "out")
+    result = main_in_process("run", path, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.strip()]
@@ -281,7 +276,7 @@ def test_diverging_run_next_to_a_normal_one(tmp_path):
 # -- presets and describe ---------------------------------------------------------------------
 
 def test_presets_lists_every_file():
-    result = main_py("presets")
+    result = main_in_process("presets")
     assert result.returncode == 0 and result.stderr == ""
     listed = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     files = sorted(p.stem for p in PRESETS.glob("*.toml"))
@@ -290,7 +285,7 @@ def test_presets_lists_every_file():
 
 
 def test_describe_steplr():
-    result = main_py("describe", "StepLR")
+    result = main_in_process("describe", "StepLR")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert out.startswith("StepLR:")
@@ -300,17 +295,17 @@ def test_describe_steplr():
 
 
 def test_describe_lists_all_and_refuses_unknown():
-    result = main_py("describe")
+    result = main_in_process("describe")
     assert result.returncode == 0
     assert "  SGD" in result.stdout.splitlines() and "  OneCycleLR" in result.stdout.splitlines()
     assert any(line.startswith("  SparseAdam  (not available:") for line in result.stdout.splitlines())
-    unknown = main_py("describe", "StepLr")
+    unknown = main_in_process("describe", "StepLr")
     assert unknown.returncode == 2 and unknown.stderr.startswith("error: unknown optimizer or scheduler")
     assert "Traceback" not in unknown.stderr
 
 
 def test_run_preset_steplr(tmp_path):
-    result = main_py("run", "--preset", "steplr", "--out", tmp_path / "out")
+    result = main_in_process("run", "--preset", "steplr", "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     header, rows = read_csv(tmp_path / "out" / "epochs.csv")
