@@ -14,6 +14,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .errors import ExperimentError, join_path, show_value
+from .expressions import compile_expression
 
 __all__ = [
     "FieldType", "Number", "Boolean", "Choice", "NumberTuple", "NumberList", "PerGroup",
@@ -285,8 +286,6 @@ class Expression(FieldType):
         return f'a math expression in {self.variable}, e.g. "{self.example}"'
 
     def check(self, value, path: str):
-        from .expressions import compile_expression  # local: expressions imports this module's errors only
-
         if not isinstance(value, str):
             self.fail(value, path)
         compile_expression(value, self.variable, path)
