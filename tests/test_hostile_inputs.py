@@ -3,8 +3,8 @@ ExperimentError naming the field or the file, and from the command line with exi
 
 Engine level: ``parse_experiment`` on a small valid experiment with one thing changed (the
 window checks a form with ``parse_experiment(raw, quick=True)``, so these also
-hold for what it shows at a field). Command line: ``main.py run`` in subprocesses, whose
-timeouts a hang would hit.
+hold for what it shows at a field). Command line: ``main.py run`` (in this process: the suite's
+timeout is what a hang would hit).
 """
 
 from __future__ import annotations
@@ -14,9 +14,7 @@ import os
 import re
 import stat
 import subprocess
-import sys
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -30,6 +28,7 @@ from engine.parse import parse_experiment
 from engine.registry import OPTIMIZERS, SCHEDULERS
 from engine.session import TrainingSession
 from engine.trial import trial_experiment
+from tests.cli_helpers import main_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ROOT / "resources" / "presets"
@@ -67,9 +66,8 @@ def refused(raw, *, quick: bool = False) -> ExperimentError:
     return info.value
 
 
-def run_cli(path: Path, out: Path, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "main.py", "run", str(path), "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def run_cli(path: Path, out: Path) -> subprocess.CompletedProcess:
+    return main_in_process("run", path, "--out", out)
 
 
 # -- 6. integers beyond float range in float fields; expressions that overflow ----------------
@@ -479,12 +477,10 @@ CLI_IDS = ["float-overflow", "expression-overflow", "huge-t-max", "huge-batch", 
 
 @pytest.fixture(scope="module")
 def cli_runs(tmp_path_factory):
-    """Every case at once (each subprocess mostly waits for torch to import); a hang hits the timeout."""
+    """Every case, in this process (a hang hits the suite's timeout)."""
     tmp = tmp_path_factory.mktemp("hostile")
     cases = _cli_cases(tmp)
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(run_cli, path, tmp / "out" / name, 180) for name, (path, _) in cases.items()}
-        return tmp, {name: (future.result(), cases[name][1]) for name, future in futures.items()}
+    return tmp, {name: (run_cli(path, tmp / "out" / name), expected) for name, (path, expected) in cases.items()}
 
 
 @pytest.mark.parametrize("name", CLI_IDS)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import ast
 import doctest
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +14,7 @@ from engine.errors import ExperimentError
 from engine.files import dumps_experiment, load_experiment, loads_experiment
 from engine.presets import ARTICLE_ORDER, PRESETS_DIR, Preset, list_presets, preset_path
 from engine.trial import trial_experiment
+from tests.cli_helpers import main_in_process
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted(p.stem for p in PRESETS_DIR.glob("*.toml"))
@@ -105,8 +104,7 @@ def test_the_module_examples():
 
 
 def test_cli_prints_names_titles_and_descriptions_in_order():
-    result = subprocess.run([sys.executable, "main.py", "presets"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, stdin=subprocess.DEVNULL)
+    result = main_in_process("presets")
     assert result.returncode == 0 and result.stderr == ""
     lines = result.stdout.splitlines()
     presets = list_presets()

@@ -11,8 +11,6 @@ state still resumes to exactly the results of a straight run.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from engine.errors import StateFileError
 from engine.files import dumps_experiment
 from engine.results import write_results
 from engine.session import TrainingSession
+from tests.cli_helpers import main_in_process
 from tests.engine_helpers import experiment
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -355,9 +354,7 @@ def test_the_cli_refuses_a_state_that_does_not_fit_with_exit_2(saved, tmp_path, 
 def test_the_cli_refuses_a_huge_group_count_at_once_instead_of_hanging(exp, saved, tmp_path):
     (tmp_path / "exp.toml").write_text(dumps_experiment(exp))
     path = tampered(saved, tmp_path, _set(*R, 0, "recorder", "groups", value=1e7))
-    result = subprocess.run([sys.executable, "main.py", "run", str(tmp_path / "exp.toml"), "--resume", str(path),
-                             "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
-                            timeout=120, stdin=subprocess.DEVNULL)
+    result = main_in_process("run", tmp_path / "exp.toml", "--resume", path, "--out", tmp_path / "out")
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "error: the state does not fit this experiment: its runs[0].recorder.groups is 10000000.0, but the run "

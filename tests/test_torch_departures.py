@@ -14,8 +14,6 @@ torch 2.13 does; the engine must accept, refuse and train exactly as they do:
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -27,6 +25,7 @@ from engine.errors import ExperimentError
 from engine.parse import parse_experiment
 from engine.session import TrainingSession
 from engine.trial import trial_experiment
+from tests.cli_helpers import main_in_process
 from tests.engine_helpers import experiment, train
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -276,13 +275,13 @@ def test_a_scheduler_of_schedulers_after_a_milestone_is_refused_as_torch_fails_t
     trial_experiment(parse_experiment(_raw(table, epochs=5)))
 
 
-def test_main_py_run_refuses_it_with_exit_2_before_the_first_step(tmp_path):
+def test_main_py_run_refuses_it_with_exit_2_before_the_first_step(tmp_path, monkeypatch):
     (tmp_path / "e.toml").write_text(
         'epochs = 6\n[data]\nsamples = 128\nbatch_size = 32\nval_fraction = 0.0\n[[runs]]\nname = "c"\n'
         'optimizer = { type = "SGD", lr = 0.1, momentum = 0.9 }\n'
         'scheduler = { type = "OneCycleLR", max_lr = 0.1, pct_start = 1.0 }\n')
-    result = subprocess.run([sys.executable, str(ROOT / "main.py"), "run", "e.toml", "--out", "out"],
-                            cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    monkeypatch.chdir(tmp_path)
+    result = main_in_process("run", "e.toml", "--out", "out")
     assert result.returncode == 2, result.stderr
     assert result.stderr.strip().splitlines() == [(
         "error: runs[0].scheduler: torch fails at scheduler step 24 of 24 (after step 23): "
