@@ -1,5 +1,9 @@
 """``main.py gui`` as a script uses it: errors like ``run``'s, screenshots, presentation mode, and
-settings that never land in a person's own store."""
+settings that never land in a person's own store.
+
+What is refused before any window opens runs in this process (tests/cli_helpers.py
+main_in_process); a window that opens, takes its screenshot and quits is a process of its own.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import main_in_process
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -19,6 +25,10 @@ def gui(*args, env=None, timeout=180):
                           text=True, timeout=timeout, env=environment)
 
 
+def gui_in_process(*args):
+    return main_in_process("gui", *args)
+
+
 def one_error_line(result) -> str:
     lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
     assert "Traceback" not in result.stderr and len(lines) == 1, result.stderr
@@ -26,7 +36,7 @@ def one_error_line(result) -> str:
 
 
 def test_an_unknown_preset_exits_2_with_one_line():
-    result = gui("--preset", "nosuch")
+    result = gui_in_process("--preset", "nosuch")
     assert result.returncode == 2
     assert one_error_line(result).startswith('error: --preset: unknown preset "nosuch"; available: ')
 
@@ -35,15 +45,14 @@ def test_an_unknown_preset_exits_2_with_one_line():
 def test_a_file_that_cannot_be_read_exits_2_naming_it(tmp_path, content, words):
     path = tmp_path / "broken.toml"
     path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    result = gui(path, "--screenshot", tmp_path / "x.png", "--quit")
+    result = gui_in_process(path, "--screenshot", tmp_path / "x.png", "--quit")
     assert result.returncode == 2
     assert one_error_line(result).startswith(f"error: {path}: {words}")
     assert not (tmp_path / "x.png").exists()
-    missing = gui(tmp_path / "none.toml")
+    missing = gui_in_process(tmp_path / "none.toml")
     assert missing.returncode == 2 and one_error_line(missing) == f"error: {tmp_path / 'none.toml'}: no such file"
     # the same words as `run` for the same file
-    run = subprocess.run([sys.executable, "main.py", "run", str(path), "--out", str(tmp_path / "o")], cwd=ROOT,
-                         capture_output=True, text=True, timeout=180)
+    run = main_in_process("run", path, "--out", tmp_path / "o")
     assert run.returncode == 2 and one_error_line(run) == one_error_line(result)
 
 
@@ -58,8 +67,8 @@ def test_an_experiment_that_cannot_start_exits_2_under_quit(tmp_path):
 
 
 def test_bad_options_exit_2(tmp_path):
-    assert one_error_line(gui("--size", "huge")).startswith("error: --size: expected WIDTHxHEIGHT")
-    assert one_error_line(gui("--scale", "5")).startswith("error: --scale: expected a number from 1.25 to 2")
+    assert one_error_line(gui_in_process("--size", "huge")).startswith("error: --size: expected WIDTHxHEIGHT")
+    assert one_error_line(gui_in_process("--scale", "5")).startswith("error: --scale: expected a number from 1.25 to 2")
 
 
 def test_screenshots_at_a_projectors_size_in_presentation_mode(tmp_path):
