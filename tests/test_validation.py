@@ -12,7 +12,6 @@ import copy
 import math
 import random
 import re
-import time
 
 import pytest
 import tomli_w
@@ -431,7 +430,6 @@ def test_fuzz_base_is_valid(base):
 def test_fuzz_only_experiment_errors(base, seed):
     """Random fields at random depths: parse_experiment returns or raises ExperimentError, nothing else."""
     rng = random.Random(seed)
-    start = time.perf_counter()
     failures, outcomes = [], {"ok": 0, "error": 0}
     for case in range(500):
         raw = copy.deepcopy(base)
@@ -449,7 +447,6 @@ def test_fuzz_only_experiment_errors(base, seed):
             failures.append(f"case {case} (trial={trial}): {type(error).__name__}: {error}\n  {raw!r}"[:700])
     assert not failures, f"{len(failures)} inputs escaped as other exceptions:\n" + "\n".join(failures[:8])
     assert outcomes["ok"] > 10 and outcomes["error"] > 100, outcomes  # the fuzz reaches both sides
-    assert time.perf_counter() - start < 30
 
 
 def test_quick_checks_sample_expressions_and_the_full_sweep_finds_the_rest():
