@@ -77,7 +77,9 @@ class SchedulerCode:
                 kwargs.pop(name, None)
         if self.children:
             kwargs["schedulers"] = "[" + ", ".join(c.name for c in self.children) + "]"
-        first = [p for p in inspect.signature(spec.cls.__init__).parameters if p != "self"][0]
+        names = [p for p in inspect.signature(spec.cls.__init__).parameters if p != "self"]
+        kwargs = dict(sorted(kwargs.items(), key=lambda kv: names.index(kv[0])))  # in torch's order
+        first = names[0]
         if first == "optimizer":
             args = ["optimizer", *(f"{k}={v}" for k, v in kwargs.items())]
         else:  # ChainedScheduler(schedulers, optimizer=optimizer), as torch's docs write it

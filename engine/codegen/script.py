@@ -131,7 +131,7 @@ class _Run:
             return call(head, ["model.parameters()", *options])
         groups = [self._group(g.module, g.options) for g in run.groups]
         line = f"{head}([{', '.join(groups)}]{''.join(', ' + o for o in options)})"
-        if len(line) <= 100:
+        if len(line) <= WIDTH - 4:
             return [line]
         return [f"{head}([", *(f"    {g}," for g in groups), f"]{''.join(', ' + o for o in options)})"]
 
@@ -231,7 +231,8 @@ class _Run:
         if when == "epoch" and interval == "epoch":
             if s.steps_with_metric:
                 loss = s.cfg.monitor or "val_loss"
-                return [f"scheduler.step({loss})  # {s.cfg.type} watches the {loss.replace('_', ' ')}"]
+                words = "validation loss" if loss == "val_loss" else "training loss"
+                return [f"scheduler.step({loss})  # {s.cfg.type} is stepped with the epoch's {words}"]
             return ["scheduler.step()  # after optimizer.step(): called before it, torch skips the first lr"]
         return []
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["literal", "call", "comment_text", "WIDTH"]
 
-WIDTH = 100  # a line longer than this is wrapped, one argument a line
+WIDTH = 100  # the longest line the script is given where it can be wrapped
 
 
 def literal(value) -> str:
@@ -16,12 +16,21 @@ def literal(value) -> str:
     return repr(value)  # floats round-trip through repr; str, bool, int and None read as written
 
 
-def call(head: str, args: list[str], indent: str = "") -> list[str]:
-    """``head(args)`` on one line, or wrapped with one argument a line when it is too long."""
-    line = f"{indent}{head}({', '.join(args)})"
-    if len(line) <= WIDTH:
+def call(head: str, args: list[str], indent: int = 4) -> list[str]:
+    """``head(args)`` on one line, or its arguments filled onto the lines after it when too long
+    (``indent``: where the lines will stand, for the width)."""
+    width = WIDTH - indent
+    line = f"{head}({', '.join(args)})"
+    if len(line) <= width:
         return [line]
-    return [f"{indent}{head}(", *(f"{indent}    {arg}," for arg in args), f"{indent})"]
+    lines, current = [f"{head}("], ""
+    for i, arg in enumerate(args):
+        text = arg + ("," if i < len(args) - 1 else ")")
+        if current and len(current) + 1 + len(text) > width:
+            lines.append(current)
+            current = ""
+        current = f"{current} {text}" if current else f"    {text}"
+    return [*lines, current]
 
 
 def comment_text(text: str) -> str:
