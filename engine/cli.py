@@ -73,7 +73,6 @@ def add_commands(subparsers) -> None:
     code.set_defaults(handler=_code)
 
 
-
 def _error(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return EXIT_INVALID
