@@ -93,6 +93,8 @@ def test_a_screenshot_run_and_the_tests_never_touch_a_persons_settings(tmp_path)
                              str(tmp_path / "s.png"), "--quit"], cwd=ROOT, capture_output=True, text=True,
                             timeout=180, env={**environment, "QT_QPA_PLATFORM": "offscreen", **env})
     assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "s.png").stat().st_size > 10_000  # the window after training, as a picture
     written = [p for p in home.rglob("*") if p.is_file()] if home.exists() else []
     assert not [p for p in written if "lrlab" in str(p)], written
     # --settings FILE: that file, and nothing else, holds what the window remembers

@@ -37,12 +37,13 @@ def test_a_group_at_lr_zero_draws_on_a_log_lr_axis(panel, qtbot, x_mode):
     panel.set_options(x_mode=x_mode, log_lr=True)
     panel.set_results([result])
     panel.set_predictions([predict_schedule(exp, 0)])
-    qtbot.wait(100)
     image = panel.grab()
     assert not image.isNull()
-    low, high = panel.lr_plot.viewRange()[1]
-    assert math.isfinite(low) and math.isfinite(high) and low < math.log10(0.1) < high
+
+    def lr_range_holds(*values) -> bool:
+        low, high = panel.lr_plot.viewRange()[1]
+        return math.isfinite(low) and math.isfinite(high) and low <= min(values) and max(values) <= high
+
+    qtbot.waitUntil(lambda: lr_range_holds(math.log10(0.1) - 1e-9, math.log10(0.1) + 1e-9))  # the log axis
     panel.set_options(log_lr=False)
-    qtbot.wait(50)
-    low, high = panel.lr_plot.viewRange()[1]
-    assert low <= 0 <= 0.1 <= high
+    qtbot.waitUntil(lambda: lr_range_holds(0, 0.1))  # linear: lr 0 is drawn
