@@ -91,16 +91,16 @@ def test_article_steplr_values():
 def test_article_manual_loop_fires_at_epoch_zero():
     """`if epoch % 5 == 0: lr *= 0.9` before training in that epoch, as the article's loop."""
     exp = experiment([{"optimizer": {"type": "Adam", "lr": 0.1},
-                       "manual": {"every": 5, "factor": 0.9, "start": 0}}], epochs=100)
+                       "manual": {"every": 5, "factor": 0.9, "start": 0}}], epochs=30)
     expected, lr = [], 0.1
-    for epoch in range(100):
+    for epoch in range(30):
         if epoch % 5 == 0:
             lr *= 0.9
         expected.append(lr)
     _, (result,) = train(exp)
     assert result.epoch_lr[:, 0].tolist() == expected
     kinds = [e.kind for e in result.events]
-    assert kinds.count("manual_decay") == 20
+    assert kinds.count("manual_decay") == 6
 
 
 def test_manual_decay_and_steplr_are_bit_identical():
@@ -109,13 +109,13 @@ def test_manual_decay_and_steplr_are_bit_identical():
         {"name": "manual", "optimizer": {"type": "Adam", "lr": 0.1}, "manual": {"every": 5, "factor": 0.9}},
         {"name": "StepLR", "optimizer": {"type": "Adam", "lr": 0.1},
          "scheduler": {"type": "StepLR", "step_size": 5, "gamma": 0.9}},
-    ], epochs=60, samples=512, val_fraction=0.2)
+    ], epochs=20, samples=256, val_fraction=0.2)
     _, (manual, step) = train(exp)
     assert manual.step_lr.tolist() == step.step_lr.tolist()
     assert manual.step_loss.tobytes() == step.step_loss.tobytes()
     assert manual.train_loss.tobytes() == step.train_loss.tobytes()
     assert manual.val_loss.tobytes() == step.val_loss.tobytes()
-    assert len(set(manual.epoch_lr[:, 0].tolist())) == 12  # it did decay
+    assert len(set(manual.epoch_lr[:, 0].tolist())) == 4  # it did decay
 
 
 def test_reduce_lr_on_plateau_follows_validation_loss():
