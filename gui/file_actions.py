@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
@@ -26,6 +26,13 @@ class FileActions(QObject):
     def __init__(self, window, document: ExperimentDocument):
         super().__init__(window)
         self.window, self.document = window, document
+
+    def message(self, title: str, text: str) -> None:
+        """A message about a file a person chose (not modal: training and plots go on behind it)."""
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self.window)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.window.last_message = (title, text)
 
     @property
     def settings(self):
@@ -67,7 +74,7 @@ class FileActions(QObject):
         try:
             self.window.load_raw(None, path, path.name)
         except ExperimentError as error:
-            self.window.message("Cannot open", str(error))
+            self.message("Cannot open", str(error))
             return False
         self.add_recent(path)
         self.window.setup_dock.raise_()
@@ -95,10 +102,10 @@ class FileActions(QObject):
         try:
             self.document.save(path)
         except OSError as error:
-            self.window.message("Cannot save", f"{path}: {error.strerror or error}")
+            self.message("Cannot save", f"{path}: {error.strerror or error}")
             return False
         except (TypeError, ValueError) as error:  # a value TOML cannot hold: the old file stays
-            self.window.message("Cannot save", f"{path}: {error}")
+            self.message("Cannot save", f"{path}: {error}")
             return False
         self.window.show_status(f"Saved {path}")
         return True

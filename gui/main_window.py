@@ -14,7 +14,7 @@ from pathlib import Path
 from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QApplication, QMainWindow
 
 from engine.errors import ExperimentError
 from engine.files import read_source
@@ -24,6 +24,7 @@ from engine.status import SessionState
 from .document import MERGED, ExperimentDocument, default_experiment
 from .engine_client import EngineClient
 from .examples_panel import ExamplesPanel, preset_entries
+from .code_view import CodeView
 from .file_actions import FileActions
 from .live_view import LiveView
 from .plot_area import PlotArea
@@ -65,14 +66,15 @@ class MainWindow(QMainWindow):
         self.collector = GarbageCollector(interval=0.5) if self.controller.client.mode == "thread" else None
         self.validator = Validator(self.controller, self)
         self.setup, self.plot_area, self.state, self.examples = SetupPanel(), PlotArea(), StatePanel(), ExamplesPanel()
+        self.code = CodeView()
         self.plots = self.plot_area.plots
         self.setCentralWidget(self.plot_area)
         self.plot_area.setMinimumSize(360, 300)  # a small window shrinks the side panel, never the plots away
         self.setup_scroll = VerticalScrollArea(self.setup)
         self.side = SidePanel(self, [("Examples", VerticalScrollArea(self.examples)), ("Setup", self.setup_scroll),
-                                     ("Live state", self.state)])
+                                     ("Live state", self.state), ("Code", self.code)])
         self.side_docks = self.side.docks
-        self.examples_dock, self.setup_dock, self.state_dock = self.side_docks
+        self.examples_dock, self.setup_dock, self.state_dock, self.code_dock = self.side_docks
         self.presentation = Presentation(self)
         self.files = FileActions(self, self.document)
         self.live = LiveView(self)
@@ -100,7 +102,7 @@ class MainWindow(QMainWindow):
         self.validator.preview.connect(self.show_prediction)
         width, height = first_size()
         self.resize(width, height)
-        self.resizeDocks(self.side_docks, [side_width(width)] * 3, Qt.Orientation.Horizontal)
+        self.resizeDocks(self.side_docks, [side_width(width)] * len(self.side_docks), Qt.Orientation.Horizontal)
         self.examples_dock.raise_()  # a newcomer sees the article's examples first
         self.presentation.check_scale()
         if restore:
@@ -175,6 +177,7 @@ class MainWindow(QMainWindow):
             e = self.experiment
             self._show_runs([r.name for r in e.runs], e.steps_per_epoch, e.epochs, keep=state != SessionState.IDLE)
         self.live.refresh_state()
+        self.code.show_experiment(self.experiment, self.setup.current)
 
     def _verdict(self, error: ExperimentError | None) -> None:
         if error is not None and self.error is None:
@@ -232,7 +235,7 @@ class MainWindow(QMainWindow):
             self.last_message = (title, str(self.error))
             update_controls(self)
         else:
-            self.message(title, message)
+            self.files.message(title, message)
 
     def _state_changed(self, state: str) -> None:
         self.live.running(state == SessionState.RUNNING)
@@ -252,6 +255,7 @@ class MainWindow(QMainWindow):
         self.state.set_run_names([r.get("name", "") for r in self.setup.runs], index)
         update_controls(self)
         self.live.refresh_state()
+        self.code.show_experiment(self.experiment, index)
         if self.controller.state == SessionState.PAUSED:
             self.live.predict_from_here(index)
 
@@ -273,13 +277,6 @@ class MainWindow(QMainWindow):
         if text is not None:
             self._warned = warning and self.error is None
             self.status.say(text, warning)
-
-    def message(self, title: str, text: str) -> None:
-        """A message about a file a person chose (not modal: training and plots go on behind it)."""
-        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.open()
-        self.last_message = (title, text)
 
     def notify(self, title: str, text: str) -> None:
         """About the training, without a box over the plots: in red in the status bar and Live state."""
