@@ -21,10 +21,10 @@ from engine.files import read_source
 from engine.presets import preset_path
 from engine.status import SessionState
 
+from .code_view import CodeView
 from .document import MERGED, ExperimentDocument, default_experiment
 from .engine_client import EngineClient
 from .examples_panel import ExamplesPanel, preset_entries
-from .code_view import CodeView
 from .file_actions import FileActions
 from .live_view import LiveView
 from .plot_area import PlotArea

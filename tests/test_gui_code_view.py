@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import settle
-
 from engine.codegen import generate
 from engine.parse import parse_experiment
 
