@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import pickle
 import warnings
 import zipfile
@@ -36,6 +35,7 @@ import torch.nn.functional as F
 
 from .config import MODULES, GroupConfig
 from .errors import ExperimentError, StateFileError, join_path, show_value
+from .files import replace_atomically
 from .model import build_model
 from .optimizers import build_optimizer, group_dict
 from .parse import EDIT_KINDS, parse_edit
@@ -71,19 +71,8 @@ def save_state(session: "TrainingSession", path: str | Path) -> None:
     beside it, renamed into place, so a crash, a full disk or a second process saving to the
     same path never leaves half a file or a stray partial one. OSError when it cannot be
     written (torch reports a full disk as a RuntimeError: said as an OSError here)."""
-    path = Path(path)
-    if os.path.lexists(path) and not path.is_file():  # a device (/dev/null), a directory: never replaced
-        raise OSError(f"cannot write {path}: it exists and is not a regular file")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        torch.save(session_state(session), tmp)
-        tmp.replace(path)
-    except RuntimeError as error:
-        tmp.unlink(missing_ok=True)
-        raise OSError(f"cannot write {path}: {str(error).strip().splitlines()[0]}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    state = session_state(session)
+    replace_atomically(path, lambda tmp: torch.save(state, tmp))
 
 
 def _verify_checksums(path: Path) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 import tomli_w
@@ -20,8 +21,8 @@ from .config import Experiment
 from .errors import MAX_NESTING, ExperimentError, too_deep
 
 __all__ = ["load_experiment", "loads_experiment", "read_raw", "read_source", "dumps_experiment", "save_experiment",
-           "inline_toml", "write_raw", "write_atomically", "keep_layout", "too_deep", "MAX_FILE_BYTES",
-           "MAX_NESTING"]
+           "inline_toml", "write_raw", "write_atomically", "replace_atomically", "keep_layout", "too_deep",
+           "MAX_FILE_BYTES", "MAX_NESTING"]
 
 # An experiment file is a few kilobytes (the presets are under 2 KB); a file above this is
 # not one, and reading it whole would only cost memory.
@@ -152,22 +153,36 @@ def _key(key: str) -> str:
     return key if key.replace("_", "").replace("-", "").isalnum() else tomli_w.dumps({key: 0}).split("=")[0].strip()
 
 
-def write_atomically(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory, renamed into
-    place: a crash or a full disk leaves the old file (or none), never half a file. OSError
-    when it cannot be written (no partial file is left behind)."""
+def replace_atomically(path: str | Path, write: Callable[[Path], None]) -> None:
+    """The one way this app writes a file: ``write(tmp)`` writes it whole to a temporary file of
+    this process beside ``path``, which is then renamed into place. A crash, a full disk or a
+    second process saving to the same path leaves the old file (or none), never half a file,
+    and no partial file stays behind. A path that exists and is not a regular file (a device
+    such as /dev/null, a FIFO, a directory) is refused, never replaced. OSError when it cannot
+    be written (a writer's RuntimeError, e.g. torch's for a full disk, is said as one)."""
     path = Path(path)
-    if os.path.lexists(path) and not path.is_file():  # a device (/dev/null), a FIFO: never replaced by a file
+    if os.path.lexists(path) and not path.is_file():
         raise OSError(f"cannot write {path}: it exists and is not a regular file")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
-        with open(tmp, "w", encoding="utf-8") as file:
-            file.write(text)
-            file.flush()
+        write(tmp)
         tmp.replace(path)
+    except RuntimeError as error:
+        tmp.unlink(missing_ok=True)
+        raise OSError(f"cannot write {path}: {str(error).strip().splitlines()[0] if str(error).strip() else error}") \
+            from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def write_atomically(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (:func:`replace_atomically`)."""
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8") as file:
+            file.write(text)
+
+    replace_atomically(path, write)
 
 
 def save_experiment(experiment: Experiment, path: str | Path) -> None:

@@ -11,11 +11,11 @@ preset (a broken install), :class:`~engine.resources.ResourcesMissing` says so.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ExperimentError, show_value
+from .files import read_raw
 from .resources import ResourcesMissing, candidates, resource_dir
 
 __all__ = ["PRESETS_DIR", "ARTICLE_ORDER", "Preset", "list_presets", "preset_path"]
@@ -49,8 +49,8 @@ class Preset:
 
 def _read(path: Path) -> Preset:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+        raw = read_raw(path)
+    except ExperimentError:
         return Preset(path.stem, path.stem, "(unreadable)")
     title, description = raw.get("title"), raw.get("description")
     return Preset(path.stem, title if isinstance(title, str) and title else path.stem,

@@ -9,12 +9,13 @@ verdict and the plots (never the readout) at a chosen resolution.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from PySide6.QtCore import QPoint, QRect, Qt
 from PySide6.QtGui import QPainter, QPixmap, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from engine.files import replace_atomically
 
 from .plot_style import BACKGROUND, BADGE_DIFFERENT, BADGE_SAME, BADGE_WAITING, TEXT
 from .plots import PlotPanel
@@ -159,9 +160,14 @@ class PlotArea(QWidget):
             return ok
         # Written beside the target and renamed into place: an existing picture is replaced whole
         # or not at all.
-        partial = path + ".partial"
-        if not self.picture(scale).save(partial, "PNG"):
-            Path(partial).unlink(missing_ok=True)
+        picture = self.picture(scale)
+
+        def write(tmp: Path) -> None:
+            if not picture.save(str(tmp), "PNG"):
+                raise OSError(f"cannot write {path} as PNG")
+
+        try:
+            replace_atomically(path, write)
+        except OSError:
             return False
-        os.replace(partial, path)
         return True

@@ -129,3 +129,27 @@ def test_a_layout_that_cannot_hold_the_change_falls_back_to_plain_toml():
     assert keep_layout("epochs = 3 # three\n", {"epochs": 4}) == "epochs = 4 # three\n"
     assert keep_layout("epochs = 3\n", {"epochs": 3.0}) != "epochs = 3\n"  # 3.0 is not 3 in TOML
     assert keep_layout("not toml [", {"epochs": 3}) is None
+
+
+def test_every_writer_replaces_whole_refuses_a_device_and_leaves_no_partial_file(tmp_path):
+    """One way to write a file (engine.files.replace_atomically): text, a state, a picture."""
+    import os
+
+    from engine.files import replace_atomically, write_atomically
+
+    target = tmp_path / "x.toml"
+    target.write_text("old")
+
+    def half_then_fail(tmp):
+        tmp.write_text("half")
+        raise RuntimeError("disk full")
+
+    with pytest.raises(OSError, match="cannot write .*x.toml: disk full"):
+        replace_atomically(target, half_then_fail)
+    assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["x.toml"]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="not a regular file"):
+        write_atomically(fifo, "text")
+    write_atomically(target, "new")
+    assert target.read_text() == "new"
