@@ -191,7 +191,7 @@ class RunTrainer:
                 loss.backward()
                 return loss
 
-            return float(optimizer.step(closure))
+            return float(optimizer.step(closure).detach())  # LBFGS returns the first loss, still in the graph
         optimizer.zero_grad()
         loss = F.mse_loss(model(x), y)
         loss.backward()
