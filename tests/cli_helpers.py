@@ -6,11 +6,12 @@ import contextlib
 import csv
 import io
 import os
-import select
 import subprocess
 import sys
 import warnings
 from pathlib import Path
+
+from tests.cli_zygote import Forked
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,53 +78,18 @@ def main_in_process(*args) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(["main.py", *map(str, args)], code, out.getvalue(), err.getvalue() + shown)
 
 
-class Paused(subprocess.Popen):
-    """main.py run by tests/cli_pause.py, waiting at its moment: :meth:`go` lets it carry on (a
-    signal the CLI handles does too)."""
-
-    def __init__(self, moment: str, *args, **kwargs):
-        paused_r, paused_w = os.pipe()
-        self._go_r, self._go_w = os.pipe()
-        try:
-            super().__init__([sys.executable, str(ROOT / "tests" / "cli_pause.py"), moment, str(paused_w),
-                              str(self._go_r), str(self._go_w), *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                             pass_fds=(paused_w, self._go_r, self._go_w), **kwargs)
-        finally:
-            os.close(paused_w)
-        try:
-            # a byte at the pause; nothing (end of file) when the process ended first
-            ready = select.select([paused_r], [], [], TIMEOUT)[0] and os.read(paused_r, 1)
-        finally:
-            os.close(paused_r)
-        if not ready:
-            self.kill()
-            out, err = self.communicate()
-            raise AssertionError(f"main.py did not reach {moment} (exit {self.returncode}): {err[-2000:]}")
-
-    def go(self) -> None:
-        os.write(self._go_w, b"g")
-
-    def close_pipes(self) -> None:
-        for fd in (self._go_r, self._go_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+def start_paused(moment: str, *args, **options) -> Forked:
+    """main.py with ``args`` in a process of its own (tests/cli_zygote.py), paused at ``moment`` (see
+    tests/cli_pause.py) when this returns; ``process.go()`` lets it carry on."""
+    return Forked(args, moment=moment, **options)
 
 
-def start_paused(moment: str, *args, **kwargs) -> Paused:
-    """main.py with ``args``, paused at ``moment`` (see tests/cli_pause.py) when this returns."""
-    return Paused(moment, *args, **kwargs)
-
-
-def finish(process: subprocess.Popen) -> tuple[int, str, str]:
+def finish(process) -> tuple[int, str, str]:
     try:
         out, err = process.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         process.kill()
         raise
-    finally:
-        if isinstance(process, Paused):
-            process.close_pipes()
     return process.returncode, out, err
 
 

@@ -4,7 +4,9 @@ An interrupt takes effect between two steps of the whole session, the results so
 state at that boundary are written whole, and the process exits 130; resuming the state gives
 an uninterrupted run's CSV files byte for byte, wherever the signal landed. The exact moments
 (inside a session step, between two runs' steps; while a file is being written) come from
-tests/cli_pause.py; the progress bar's moments are the real program's, on a terminal.
+tests/cli_pause.py; the progress bar's moments are the real program's, on a terminal. Each
+interrupted run is a process of its own (forked from tests/cli_zygote.py, which has imported
+torch once); what it resumes to is checked in this process.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ import pty
 import re
 import signal
 import struct
-import subprocess
-import sys
 import termios
 import threading
 
@@ -24,7 +24,6 @@ import pytest
 
 from tests.cli_helpers import (
     LONG,
-    ROOT,
     SHORT,
     STEPS_PER_EPOCH,
     TIMEOUT,
@@ -37,6 +36,7 @@ from tests.cli_helpers import (
     start_paused,
     state_position,
 )
+from tests.cli_zygote import Forked
 
 TOTAL = SHORT * STEPS_PER_EPOCH
 
@@ -202,9 +202,8 @@ def test_signal_at_a_progress_moment_then_resume_equals_an_uninterrupted_run(tmp
                                                                              sig, fraction):
     experiment, expected = reference_run(tmp_path_factory, LONG)
     terminal = Terminal()
-    process = subprocess.Popen([sys.executable, "main.py", "run", str(experiment), "--out", str(tmp_path / "out"),
-                                "--save-state", str(tmp_path / "state.pt")], cwd=ROOT, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=terminal.slave, text=True)
+    process = Forked(["run", experiment, "--out", tmp_path / "out", "--save-state", tmp_path / "state.pt"],
+                     stderr=terminal.slave)
     terminal.start()
     try:
         terminal.wait_for_epochs(fraction * LONG)

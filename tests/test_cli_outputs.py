@@ -13,11 +13,8 @@ import csv
 import io
 import math
 import os
-import resource
 import signal
 import stat
-import subprocess
-import sys
 import tracemalloc
 import weakref
 from collections.abc import Sequence
@@ -30,7 +27,6 @@ from engine import results as results_module
 from engine.recorder import Event, RunResults
 from engine.results import RESULT_FILES, write_result_files, write_results
 from tests.cli_helpers import (
-    ROOT,
     SHORT,
     STEPS_PER_EPOCH,
     files,
@@ -41,6 +37,7 @@ from tests.cli_helpers import (
     start_paused,
     state_position,
 )
+from tests.cli_zygote import Forked
 
 TOTAL = SHORT * STEPS_PER_EPOCH
 
@@ -187,17 +184,9 @@ def test_a_directory_in_the_way_at_the_end_leaves_the_earlier_set_whole(tmp_path
 FILE_SIZE_LIMIT = 16_000  # epochs.csv (5.6 kB) and events.csv fit; steps.csv (30 kB) and the state do not
 
 
-def _small_disk():
-    """In the child: files may not grow past the limit (EFBIG, like ENOSPC; root too)."""
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
-
-
 def _run_on_a_small_disk(*args):
-    process = subprocess.Popen([sys.executable, "main.py", *map(str, args)], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
-                               preexec_fn=_small_disk, restore_signals=False)
-    return finish(process)
+    """main.py in a process whose files may not grow past the limit (EFBIG, like ENOSPC; root too)."""
+    return finish(Forked(args, file_size_limit=FILE_SIZE_LIMIT))
 
 
 def test_a_full_disk_keeps_the_complete_files_and_says_what_is_missing(tmp_path, reference):
@@ -365,7 +354,7 @@ def test_signals_left_alone_when_the_process_ignores_them(tmp_path, reference):
     """A job started with SIGINT ignored (``nohup``, ``cmd &`` in a script) keeps ignoring it."""
     experiment, expected = reference
     process = start_paused("step:1:30", "run", experiment, "--out", tmp_path / "out", "--quiet",
-                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+                           ignore_sigint=True)
     process.send_signal(signal.SIGINT)
     process.go()
     code, _, err = finish(process)
