@@ -613,7 +613,8 @@ def test_every_start_frees_the_session_before_it(qtbot, make_window):
     import gc
     import weakref
 
-    window = make_window(small(epochs=30))
+    window = make_window(small(epochs=1000))
+    window.speed.setCurrentIndex(2)  # 10 epochs/s: never trained out here, so Stop and Reset always apply
     c = window.controller
     sessions = []
     for i in range(6):
@@ -621,6 +622,7 @@ def test_every_start_frees_the_session_before_it(qtbot, make_window):
         qtbot.waitUntil(lambda: engine_session(window) is not None and engine_session(window) not in
                         [s() for s in sessions], timeout=LONG)
         sessions.append(weakref.ref(engine_session(window)))
+        wait_state(qtbot, window, SessionState.RUNNING)
         if i % 3 == 1:
             trigger(window, "stop")
             wait_state(qtbot, window, SessionState.STOPPED, SessionState.FINISHED)
