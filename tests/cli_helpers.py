@@ -7,7 +7,6 @@ import csv
 import io
 import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -44,13 +43,6 @@ def write_experiment(directory: Path, epochs: int = SHORT) -> Path:
     path = directory / f"exp{epochs}.toml"
     path.write_text(EXPERIMENT.format(epochs=epochs))
     return path
-
-
-def main_py(*args, **kwargs) -> subprocess.CompletedProcess:
-    """``python main.py ARGS`` in a process of its own: for tests whose subject is the process
-    (signals, limits of the process, what the interpreter loads)."""
-    return subprocess.run([sys.executable, "main.py", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL, **kwargs)
 
 
 # What a fresh interpreter hides by default (pytest shows them): hidden here too, so that "nothing
