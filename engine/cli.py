@@ -43,13 +43,18 @@ __all__ = ["add_commands", "main"]
 EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
+def _source(parser) -> None:
+    """An experiment file, or ``--preset NAME`` instead (run and code read experiments alike)."""
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("experiment", nargs="?", help="experiment file (TOML)")
+    source.add_argument("--preset", metavar="NAME", help="a preset instead of a file (see: presets)")
+
+
 def add_commands(subparsers) -> None:
     run = subparsers.add_parser("run", help="train an experiment headless and write CSV results",
                                 description="Train every run of an experiment and write epochs.csv, "
                                             "steps.csv and events.csv.")
-    source = run.add_mutually_exclusive_group(required=True)
-    source.add_argument("experiment", nargs="?", help="experiment file (TOML)")
-    source.add_argument("--preset", metavar="NAME", help="a preset instead of a file (see: presets)")
+    _source(run)
     run.add_argument("--out", metavar="DIR", help="directory for the CSV files (default: results/<name>)")
     run.add_argument("--save-state", metavar="FILE", help="write the training state at the end")
     run.add_argument("--resume", metavar="FILE", help="continue a saved state up to the experiment's epochs")
@@ -65,9 +70,7 @@ def add_commands(subparsers) -> None:
                                              "experiment (every run, one after another, without --run) and, with "
                                              "--csv DIR, writes the epochs.csv and steps.csv 'run' writes, byte "
                                              "for byte.")
-    code_source = code.add_mutually_exclusive_group(required=True)
-    code_source.add_argument("experiment", nargs="?", help="experiment file (TOML)")
-    code_source.add_argument("--preset", metavar="NAME", help="a preset instead of a file (see: presets)")
+    _source(code)
     code.add_argument("--run", metavar="NAME", help="the run to write (default: every run)")
     code.add_argument("--out", metavar="FILE", help="write the script to FILE (default: print it)")
     code.set_defaults(handler=_code)
