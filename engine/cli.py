@@ -1,4 +1,4 @@
-"""The headless command line: ``run``, ``presets``, ``describe`` and ``code``. Never imports Qt.
+"""The headless command line: ``run``, ``presets``, ``describe``, ``code`` and ``find``. Never imports Qt.
 
 Exit codes: 0 done (a diverged run included: divergence is a result), 1 a run failed
 inside torch, or the results could not all be written at the end (stderr says what was
@@ -74,6 +74,19 @@ def add_commands(subparsers) -> None:
     code.add_argument("--run", metavar="NAME", help="the run to write (default: every run)")
     code.add_argument("--out", metavar="FILE", help="write the script to FILE (default: print it)")
     code.set_defaults(handler=_code)
+    find = subparsers.add_parser("find", help="a learning-rate range test of a run: find.csv, suggestions.csv",
+                                 description="Train a run of an experiment while its lr sweeps from --start to "
+                                             "--end (a learning-rate range test), write the curve (find.csv) and "
+                                             "what each rule suggests (suggestions.csv), and print them. Nothing "
+                                             "of the experiment changes.")
+    _source(find)
+    find.add_argument("--run", metavar="NAME", help="the run to test (default: the first)")
+    find.add_argument("--start", metavar="LR", default="1e-7", help="the lr of the first step (default: 1e-7)")
+    find.add_argument("--end", metavar="LR", default="10", help="the lr of the last step (default: 10)")
+    find.add_argument("--iters", metavar="N", default="100", help="optimizer steps (default: 100)")
+    find.add_argument("--mode", metavar="MODE", default="exp", help="exp (default) or linear")
+    find.add_argument("--out", metavar="DIR", help="directory for the CSV files (default: results/<name>)")
+    find.set_defaults(handler=_find)
 
 
 def _error(message: str) -> int:
@@ -269,8 +282,8 @@ def _writable_dir(path: Path) -> bool:
     return os.access(path, os.W_OK | os.X_OK)
 
 
-def _check_out(out: Path) -> str | None:
-    """Why results cannot be written into ``out`` (None if they can)."""
+def _check_out(out: Path, names: Sequence[str] | None = None) -> str | None:
+    """Why results (``names``: run's three files by default) cannot be written into ``out`` (None if they can)."""
     from .results import RESULT_FILES
 
     if os.path.lexists(out):
@@ -278,7 +291,7 @@ def _check_out(out: Path) -> str | None:
             return "exists and is not a directory"
         if not _writable_dir(out):
             return "the directory is not writable"
-        for name in RESULT_FILES:
+        for name in names or RESULT_FILES:
             earlier = out / name
             if earlier.is_dir() and not earlier.is_symlink():
                 return f"{name} there is a directory, where the results would go"
@@ -428,6 +441,126 @@ def _train_and_write(args, interrupt: _Interrupt) -> int:
     if not args.quiet:
         _summary(session, files, state_path)
     return EXIT_FAILED if session.failed else EXIT_OK
+
+
+FIND_FILES = ("find.csv", "suggestions.csv")
+FIND_OPTIONS = {"start_lr": "--start", "end_lr": "--end", "num_iter": "--iters", "mode": "--mode"}
+
+
+def _find_options(args):
+    """The range test's options from the command line; an ExperimentError naming the option otherwise."""
+    from .range_test import RangeTestOptions
+
+    values = {}
+    for field, flag, kind in (("start_lr", "--start", float), ("end_lr", "--end", float),
+                              ("num_iter", "--iters", int)):
+        text = getattr(args, flag[2:])
+        try:
+            values[field] = kind(text)
+        except ValueError:
+            what = "a whole number" if kind is int else "a number"
+            raise ExperimentError(flag, f"expected {what}, got {text!r}") from None
+    try:
+        return RangeTestOptions(**values, mode=args.mode)
+    except ExperimentError as error:
+        if error.path == "start_lr" and values["start_lr"] > 0 and values["end_lr"] > 0:
+            raise ExperimentError("--start", f"expected an lr below --end ({args.end}), got {args.start}") from None
+        raise ExperimentError(FIND_OPTIONS.get(error.path, error.path), error.message) from None
+
+
+def _find(args) -> int:
+    with _Interrupt() as interrupt:
+        return _find_and_write(args, interrupt)
+
+
+def _find_and_write(args, interrupt: _Interrupt) -> int:
+    try:
+        options = _find_options(args)
+    except ExperimentError as error:
+        return _error(f"{error.path}: {error.message}")
+    out = Path(args.out) if args.out else Path("results") / (args.preset or Path(args.experiment).stem)
+    try:
+        problem = _check_out(out, FIND_FILES)
+    except OSError as error:
+        problem = error.strerror or str(error)
+    if problem:
+        return _error(f"--out {out}: {problem}" if args.out else f"--out (default) {out}: {problem}")
+
+    from .codegen import run_index
+    from .files import load_experiment
+    from .presets import preset_path
+    from .range_test import RangeTest, range_test_trainer
+    from .torch_setup import configure_torch
+    from .trial import trial_experiment
+
+    configure_torch()
+    try:
+        path = preset_path(args.preset) if args.preset else Path(args.experiment)
+        experiment = trial_experiment(load_experiment(path))
+    except ExperimentError as error:
+        return _error(str(error))
+    try:
+        index = 0 if args.run is None else run_index(experiment, args.run)
+    except ExperimentError as error:
+        return _error(f"--run: {error.message}")
+    test = RangeTest(range_test_trainer(experiment, index), options)
+    steps = test.steps()
+    while not interrupt.requested():  # between two steps, as run does
+        if next(steps, None) is None:
+            break
+    steps.close()  # the trainer is put back; the curve so far is kept
+    if interrupt.requested() and not len(test):
+        print("interrupted before the first step; nothing written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    result = test.result(f"interrupted at step {len(test)}" if interrupt.requested() else None)
+    written, error = _write_find(result, out)
+    run = experiment.runs[index]
+    groups = f" (the lr of param group {result.reference_group}; the others keep their ratio to it)" \
+        if len(test.trainer.optimizer.param_groups) > 1 else ""
+    print(f"range test of run {run.name!r}{groups}: {len(test)} of {options.num_iter} steps, lr {options.start_lr:g} "
+          f"to {options.end_lr:g} ({options.mode})" + (f"; {result.stop_reason}" if result.stop_reason else ""))
+    width = max(len(s.rule) for s in result.suggestions)
+    for s in result.suggestions:
+        if s.answered:
+            print(f"  {s.rule:<{width}}  lr {s.lr:.4g}  (smoothed loss {s.loss:.4g} at step {s.step}: {s.note})")
+        else:
+            print(f"  {s.rule:<{width}}  no suggestion: {s.reason}")
+    if error is not None:
+        print(f"error: cannot write {error[0]}: {_reason(error[1])}", file=sys.stderr)
+        print("written: " + (", ".join(map(str, written)) or "nothing"), file=sys.stderr)
+        return EXIT_FAILED
+    print("wrote " + ", ".join(map(str, written)))
+    return EXIT_INTERRUPTED if interrupt.requested() else EXIT_OK
+
+
+def _write_find(result, out: Path) -> tuple[list[Path], tuple[Path, BaseException] | None]:
+    """find.csv and suggestions.csv, each written whole (replace_atomically) or not at all."""
+    import csv
+
+    from .files import replace_atomically
+    from .range_test import COLUMNS
+
+    def writer(rows, columns):
+        def write(tmp: Path) -> None:
+            with open(tmp, "w", newline="") as f:
+                w = csv.writer(f)
+                w.writerow(columns)
+                w.writerows(rows)
+        return write
+
+    curve = zip(result.step.tolist(), result.lr.tolist(), result.loss.tolist(), result.smoothed.tolist())
+    suggestions = [(s.rule, "" if s.lr is None else s.lr, "" if s.loss is None else s.loss)
+                   for s in result.suggestions]
+    written: list[Path] = []
+    for name, rows, columns in (("find.csv", curve, COLUMNS), ("suggestions.csv", suggestions, ("rule", "lr", "loss"))):
+        path = out / name
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            replace_atomically(path, writer(rows, columns))
+        except OSError as error:
+            return written, (path, error)
+        written.append(path)
+    return written, None
 
 
 def build_parser(prog: str = "lrlab") -> tuple[argparse.ArgumentParser, object]:
