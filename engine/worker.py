@@ -85,6 +85,7 @@ class Worker:
         #                                    advanced a slice at a time; a newer request replaces one
         self.trials = _Cache()       # experiment_key -> None (fine) or (path, message)
         self.previews = _Cache()     # preview_key -> final Prediction
+        self.find_stop: int | None = None  # the range test asked to stop (its request)
 
     # -- the loop -----------------------------------------------------------------------------
     def send(self, kind: str, *args) -> None:
@@ -427,6 +428,55 @@ class Worker:
                 prediction = stepping.result()
                 self.previews.put(pkey, prediction)
             self.send("preview", request, index, prediction, True)
+
+    # -- the learning-rate range test (engine/range_test.py), a background job -------------------
+    def _on_find(self, request: int, raw, index: int, options: dict) -> None:
+        """A range test of run ``index`` of ``raw`` with ``options`` (RangeTestOptions' fields).
+
+        Its rows stream back as ``("find_rows", request, rows)`` (a float64 array of
+        range_test.COLUMNS) at most every PUBLISH_SECONDS, then ``("find_done", request, result)``
+        (a RangeTestResult: the curve, the stop reason, the suggestions), or ``("find_failed",
+        request, path, message)`` when it cannot run. A newer request supersedes it (nothing more
+        comes of the older one); ``("find_stop", request)`` ends it with the curve so far.
+        """
+        self.find_stop = None
+        self.jobs["find"] = self._find(request, raw, index, options)
+
+    def _on_find_stop(self, request: int) -> None:
+        self.find_stop = request
+
+    def _find(self, request: int, raw, index: int, options: dict):
+        from .parse import parse_experiment
+        from .range_test import RangeTest, RangeTestOptions, range_test_trainer
+
+        try:
+            test = RangeTest(range_test_trainer(parse_experiment(raw), index), RangeTestOptions(**options))
+        except ExperimentError as error:
+            self.send("find_failed", request, error.path, error.message)
+            return
+        except Exception as error:  # torch refused to build the run
+            self.send("find_failed", request, "", f"{type(error).__name__}: {error}")
+            return
+        sent, shown, stopped = 0, time.perf_counter(), None
+        steps = test.steps()
+        try:
+            while True:
+                yield
+                if self.find_stop == request:
+                    stopped = f"stopped at step {len(test)}"
+                    break
+                if next(steps, None) is None:
+                    break
+                if time.perf_counter() - shown >= PUBLISH_SECONDS:
+                    self.send("find_rows", request, test.rows(sent))
+                    sent, shown = len(test), time.perf_counter()
+        except Exception as error:  # inside torch: the curve so far, and why it ended
+            stopped = f"failed at step {len(test)}: {type(error).__name__}: {error}"
+        finally:
+            steps.close()  # (a superseded test ends here too)
+        if len(test) > sent:
+            self.send("find_rows", request, test.rows(sent))
+        self.send("find_done", request, test.result(stopped))
 
 
 def _joined(recorded, prediction):

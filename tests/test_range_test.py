@@ -251,3 +251,84 @@ def test_try_all_adds_a_run_per_suggestion_and_one_at_ten_times_the_steepest():
     assert [r["optimizer"]["lr"] for r in tried["runs"][1:]] == [s.lr for s in answered] + [10 * steepest]
     assert len({r["name"] for r in tried["runs"]}) == len(tried["runs"])
     parse_experiment(tried)  # a valid experiment
+
+
+# -- in the engine's loop (engine/worker.py), as the window asks for it ------------------------------
+class _Engine:
+    """A Worker in a daemon thread and the test's end of its pipe (waits on messages, never on time)."""
+
+    def __init__(self):
+        import multiprocessing
+        import threading
+
+        from engine.worker import Worker, serve
+
+        self.conn, child = multiprocessing.Pipe()
+        self.thread = threading.Thread(target=serve, args=(child,), kwargs={"worker": Worker(child)}, daemon=True)
+        self.thread.start()
+        assert self.recv()[0] == "ready"
+
+    def recv(self) -> tuple:
+        assert self.conn.poll(120), "the engine sent nothing"
+        return self.conn.recv()
+
+    def until(self, kinds: set[str], request: int) -> tuple[list, tuple]:
+        """The find_rows of ``request`` until its message of one of ``kinds``."""
+        rows = []
+        while True:
+            message = self.recv()
+            if message[0] in kinds and message[1] == request:
+                return rows, message
+            if message[0] == "find_rows" and message[1] == request:
+                rows.append(message[2])
+
+    def close(self) -> None:
+        self.conn.send(("shutdown",))
+        self.thread.join(30)
+
+
+@pytest.fixture
+def engine_loop():
+    engine = _Engine()
+    yield engine
+    engine.close()
+
+
+RAW = {"seed": 0, "epochs": 3, "model": "bottleneck", "data": {"samples": 256},
+       "runs": [{"name": "adam", "optimizer": {"type": "Adam", "lr": 0.05}}]}
+
+
+def test_the_engine_streams_the_curve_then_the_result(engine_loop):
+    engine_loop.conn.send(("find", 7, RAW, 0, {"num_iter": 80}))
+    rows, (_, _, result) = engine_loop.until({"find_done"}, 7)
+    expected = find_lr(parse_experiment(RAW), 0, RangeTestOptions(num_iter=80))
+    assert np.vstack(rows).tobytes() == expected.rows().tobytes() == result.rows().tobytes()
+    assert result.suggestions == expected.suggestions
+
+
+def test_the_engine_stops_a_test_and_a_newer_one_supersedes_it(engine_loop):
+    slow = {"start_lr": 1e-6, "end_lr": 1e-5, "num_iter": 10_000}
+    engine_loop.conn.send(("find", 1, RAW, 0, slow))
+    engine_loop.until({"find_rows"}, 1)
+    engine_loop.conn.send(("find_stop", 1))
+    rows, (_, _, result) = engine_loop.until({"find_done"}, 1)
+    assert result.stop_reason.startswith("stopped at step") and len(result.lr) < 10_000
+    engine_loop.conn.send(("find", 2, RAW, 0, slow))
+    engine_loop.until({"find_rows"}, 2)
+    engine_loop.conn.send(("find", 3, RAW, 0, {"num_iter": 20}))
+    while True:  # request 2 says no more once 3 arrived: 3's result comes, never 2's
+        message = engine_loop.recv()
+        assert not (message[0] == "find_done" and message[1] == 2)
+        if message[0] == "find_done" and message[1] == 3:
+            break
+    assert len(message[2].lr) == 20
+
+
+def test_the_engine_says_why_a_test_cannot_run(engine_loop):
+    engine_loop.conn.send(("find", 4, RAW, 0, {"num_iter": 1}))
+    _, message = engine_loop.until({"find_failed", "find_done"}, 4)
+    assert message[:3] == ("find_failed", 4, "num_iter")
+    bad = {**RAW, "runs": [{"optimizer": {"type": "Adam", "lr": "fast"}}]}
+    engine_loop.conn.send(("find", 5, bad, 0, {}))
+    _, message = engine_loop.until({"find_failed", "find_done"}, 5)
+    assert message[:3] == ("find_failed", 5, "runs[0].optimizer.lr")
