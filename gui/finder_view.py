@@ -1,0 +1,439 @@
+"""The Find lr tab: a learning-rate range test of a run, drawn as it runs, and its suggestions put to use.
+
+The test runs in the engine's process (:mod:`engine.worker`'s ``find`` request: the window never
+touches a torch object); its rows arrive in chunks and a 20 Hz timer draws what has arrived, loss
+against lr on a log axis, so the window stays responsive however fast they come. When it ends, each
+rule's suggestion (:mod:`engine.lr_rules`) is a labelled vertical line and a row of the table. Use
+sets the run's lr in the document (or a scheduler's own lr option, OneCycleLR's ``max_lr``; asking
+which of CyclicLR's bounds: :func:`engine.range_test.lr_targets`, from the registry's traits); Try
+all adds one run per suggestion and one at 10x the steepest, to train side by side.
+
+:func:`install_finder` adds it to a main window's side panel.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QPainter, QPixmap
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.errors import ExperimentError
+from engine.files import replace_atomically
+from engine.range_test import MAX_ITERATIONS, MODES, RangeTestOptions, lr_targets, with_lr, with_trial_runs
+
+from .plot_style import BACKGROUND, PALETTE, TEXT
+
+__all__ = ["FinderView", "install_finder"]
+
+REDRAW_MS = 50  # what arrived is drawn at 20 Hz, however fast rows come
+RAW_COLOUR, SMOOTHED_COLOUR = "#9a9a9a", PALETTE[0]
+RULE_COLOURS = dict(zip(("steepest", "minimum/10", "steep", "valley", "10 x steepest"), PALETTE[1:]))
+OPTION_FIELDS = {"start_lr": "start", "end_lr": "end", "num_iter": "iters", "mode": "mode"}
+
+
+class FinderView(QWidget):
+    """A range test of one run of ``document``'s experiment, through ``client``'s engine."""
+
+    experiment_changed = Signal()  # Use or Try all changed the document's experiment
+
+    def __init__(self, client, document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client, self.document = client, document
+        self.request = 0
+        self.running = False
+        self.editable = True
+        self.chunks: list[np.ndarray] = []
+        self.rows = np.empty((0, 4))
+        self.result = None  # the engine's RangeTestResult once it ends
+        self.run_index = 0  # the run the shown curve belongs to
+        self.lines: list[pg.InfiniteLine] = []
+        self.dirty = False
+
+        self.run = QComboBox(self)
+        self.start_field, self.end_field = QLineEdit("1e-7", self), QLineEdit("10", self)
+        self.iters = QSpinBox(self)
+        self.iters.setRange(2, MAX_ITERATIONS)
+        self.iters.setValue(100)
+        self.mode = QComboBox(self)
+        self.mode.addItems(MODES)
+        self.find_button, self.stop_button = QPushButton("Find", self), QPushButton("Stop", self)
+        self.find_button.setToolTip("train the run while its lr sweeps from start to end (nothing of it changes)")
+        self.find_button.clicked.connect(self.find)
+        self.stop_button.clicked.connect(self.stop)
+        self.status = QLabel("Pick a run and press Find.", self)
+        self.status.setWordWrap(True)
+        # what Export draws: a caption (which run, which sweep) above the plot, on white
+        self.canvas = QWidget(self)
+        self.canvas.setAutoFillBackground(True)
+        self.canvas.setStyleSheet(f"background: {BACKGROUND}; color: {TEXT};")
+        self.caption = QLabel("", self.canvas)
+        self.caption.setWordWrap(True)
+        self.plot = pg.PlotWidget(self.canvas, background=BACKGROUND)
+        self.plot.setLogMode(x=True, y=False)
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.raw_curve = self.plot.plot(pen=pg.mkPen(RAW_COLOUR, width=1), name="loss")
+        self.smoothed_curve = self.plot.plot(pen=pg.mkPen(SMOOTHED_COLOUR, width=2.5), name="smoothed loss")
+        self.points = self.plot.plot(pen=None, symbol="o", symbolBrush=TEXT, symbolPen=None)
+        self.table = QTableWidget(0, 4, self)
+        self.table.setHorizontalHeaderLabels(["rule", "lr", "smoothed loss", ""])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.try_all_button = QPushButton("Try all", self)
+        self.try_all_button.setToolTip("add one run per suggestion, and one at 10x the steepest (too high), "
+                                       "to train side by side")
+        self.try_all_button.clicked.connect(lambda: self.try_all())
+        self.export_button = QPushButton("Export…", self)
+        self.export_button.setToolTip("the curve as a picture (PNG or SVG)")
+        self.export_button.clicked.connect(lambda: self.export())
+
+        form = QFormLayout()
+        form.addRow("run", self.run)
+        sweep = QHBoxLayout()
+        for label, widget in (("start", self.start_field), ("end", self.end_field), ("iters", self.iters),
+                              ("", self.mode)):
+            if label:
+                sweep.addWidget(QLabel(label, self))
+            sweep.addWidget(widget, 1)
+        form.addRow("lr", sweep)
+        buttons = QHBoxLayout()
+        for button in (self.find_button, self.stop_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        for button in (self.try_all_button, self.export_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.status)
+        canvas = QVBoxLayout(self.canvas)
+        canvas.setContentsMargins(4, 4, 4, 4)
+        canvas.addWidget(self.caption)
+        canvas.addWidget(self.plot, 1)
+        layout.addWidget(self.canvas, 3)
+        layout.addWidget(self.table, 1)
+
+        self.timer = QTimer(self, interval=REDRAW_MS)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+        client.received.connect(self._received)
+        client.crashed.connect(lambda _: self._ended("The engine stopped: press Find again once it is back."))
+        document.subscribe(self._document_changed)
+        self._fill_runs()
+        self._fit_fonts()
+        self._update_buttons()
+
+    # -- the run and the options ----------------------------------------------------------------
+    def _document_changed(self, _what: str) -> None:
+        self._fill_runs()
+
+    def _fill_runs(self) -> None:
+        current = self.run.currentIndex()
+        names = self.document.run_names
+        if [self.run.itemText(i) for i in range(self.run.count())] != names:
+            self.run.blockSignals(True)
+            self.run.clear()
+            self.run.addItems(names)
+            self.run.setCurrentIndex(min(max(current, 0), len(names) - 1))
+            self.run.blockSignals(False)
+        self._update_buttons()
+
+    def select_run(self, index: int) -> None:
+        if 0 <= index < self.run.count():
+            self.run.setCurrentIndex(index)
+
+    def options(self) -> RangeTestOptions:
+        """The fields as the engine's options; ExperimentError whose path is the field's label."""
+        values = {}
+        for key, field in (("start_lr", self.start_field), ("end_lr", self.end_field)):
+            try:
+                values[key] = float(field.text())
+            except ValueError:
+                raise ExperimentError(OPTION_FIELDS[key], f"expected a number, got {field.text()!r}") from None
+        try:
+            return RangeTestOptions(**values, num_iter=self.iters.value(), mode=self.mode.currentText())
+        except ExperimentError as error:
+            raise ExperimentError(OPTION_FIELDS.get(error.path, error.path), error.message) from None
+
+    # -- the test ------------------------------------------------------------------------------------
+    def find(self) -> bool:
+        """Start a range test of the selected run (a newer one supersedes a running one)."""
+        try:
+            options = self.options()
+        except ExperimentError as error:
+            self.status.setText(f"Cannot find: {error}")
+            return False
+        index = self.run.currentIndex()
+        self.request += 1
+        if index < 0 or not self.client.send("find", self.request, self.document.raw, index, asdict(options)):
+            self.status.setText("The engine is not ready yet." if index >= 0 else "There is no run to test.")
+            return False
+        self.run_index, self.chunks, self.rows, self.result = index, [], np.empty((0, 4)), None
+        self._show_suggestions(())
+        self.running, self.dirty = True, True
+        sweep = (f"the lr of {self.run.currentText()!r} from {options.start_lr:g} to {options.end_lr:g} over "
+                 f"{options.num_iter} steps ({options.mode})")
+        self.caption.setText(f"Range test: {sweep}")
+        self.status.setText(f"Sweeping {sweep}…")
+        self._update_buttons()
+        return True
+
+    def stop(self) -> None:
+        if self.running:
+            self.client.send("find_stop", self.request)
+
+    def _received(self, kind: str, args: tuple) -> None:
+        if kind == "ready":
+            self._update_buttons()
+        if not kind.startswith("find_") or args[0] != self.request:
+            return  # another view's message, or an older test's
+        if kind == "find_rows":
+            self.chunks.append(args[1])
+            self.dirty = True
+        elif kind == "find_failed":
+            path, message = args[1], args[2]
+            self._ended(f"Cannot find: {path}: {message}" if path else f"Cannot find: {message}")
+        elif kind == "find_done":
+            self.result = args[1]
+            self.chunks, self.dirty = [self.result.rows()], True
+            self.redraw()
+            self._show_suggestions(self.result.suggestions)
+            end = self.result.stop_reason or "swept the whole range"
+            self._ended(f"{len(self.result.lr)} steps: {end}.")
+
+    def _ended(self, text: str) -> None:
+        self.running = False
+        self.status.setText(text)
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        ready = self.client.is_ready and self.run.count() > 0
+        self.find_button.setEnabled(ready and not self.running)
+        self.stop_button.setEnabled(self.running)
+        answered = self.result is not None and any(s.answered for s in self.result.suggestions)
+        self.try_all_button.setEnabled(answered and self.editable)
+        self.export_button.setEnabled(len(self.rows) > 0 or bool(self.chunks))
+        for row in range(self.table.rowCount()):
+            button = self.table.cellWidget(row, 3)
+            if button is not None:
+                button.setEnabled(self.editable)
+
+    def set_editable(self, editable: bool) -> None:
+        """Use and Try all change the experiment: not while it trains (its form is locked then)."""
+        self.editable = editable
+        self._update_buttons()
+
+    # -- drawing ---------------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        if not self.dirty:
+            return
+        self.dirty = False
+        if len(self.chunks) > 1 or (self.chunks and len(self.chunks[0]) != len(self.rows)):
+            self.rows = np.vstack(self.chunks)
+            self.chunks = [self.rows]
+        finite = self.rows[np.isfinite(self.rows[:, 2]) & np.isfinite(self.rows[:, 3])]
+        self.raw_curve.setData(finite[:, 1], finite[:, 2])
+        self.smoothed_curve.setData(finite[:, 1], finite[:, 3])
+        if len(finite):  # the smoothed curve fills the height: a raw spike at divergence does not flatten it
+            low, high = float(finite[:, 3].min()), float(finite[:, 3].max())
+            margin = 0.05 * (high - low) or 0.05 * abs(high) or 1.0
+            self.plot.setYRange(low - margin, high + margin, padding=0)
+        self._update_buttons()
+
+    def _show_suggestions(self, suggestions) -> None:
+        for line in self.lines:
+            self.plot.removeItem(line)
+        self.lines = []
+        answered = [s for s in suggestions if s.answered]
+        self.points.setData([s.lr for s in answered], [s.loss for s in answered])
+        self.table.setRowCount(len(suggestions))
+        for row, s in enumerate(suggestions):
+            self.table.setItem(row, 0, QTableWidgetItem(s.rule))
+            if s.answered:
+                line = pg.InfiniteLine(pos=math.log10(s.lr), angle=90, movable=False,
+                                       pen=pg.mkPen(RULE_COLOURS.get(s.rule, TEXT), width=2,
+                                                    style=Qt.PenStyle.DashLine),
+                                       label=f"{s.rule} {s.lr:.3g}",
+                                       labelOpts={"position": 0.95 - 0.12 * row, "color": TEXT,
+                                                  "fill": (255, 255, 255, 200)})
+                self.plot.addItem(line)
+                self.lines.append(line)
+                for column, text in ((1, f"{s.lr:.4g}"), (2, f"{s.loss:.4g}")):
+                    item = QTableWidgetItem(text)
+                    item.setToolTip(s.note)
+                    self.table.setItem(row, column, item)
+                use = QPushButton("Use", self.table)
+                use.setToolTip(f"train {self.run.itemText(self.run_index)!r} at lr {s.lr:.4g}")
+                use.clicked.connect(lambda _=False, i=row: self.use(i))
+                self.table.setCellWidget(row, 3, use)
+            else:
+                item = QTableWidgetItem(f"no suggestion: {s.reason}")
+                item.setToolTip(s.reason)
+                self.table.setItem(row, 1, item)
+                self.table.setSpan(row, 1, 1, 3)
+        self._update_buttons()
+
+    def _fit_fonts(self) -> None:
+        """Tick labels and lines as large as the window's text (presentation mode enlarges both)."""
+        font = QFont(self.font())
+        points = font.pointSizeF() if font.pointSizeF() > 0 else 10.0
+        scale = points / 10.0
+        style = {"color": TEXT, "font-size": f"{points:.1f}pt"}
+        for side, label in (("bottom", "lr (log scale)"), ("left", "training loss")):
+            axis = self.plot.getAxis(side)
+            axis.setTickFont(font)
+            axis.setTextPen(pg.mkPen(TEXT))
+            axis.setLabel(label, **style)
+        self.smoothed_curve.setPen(pg.mkPen(SMOOTHED_COLOUR, width=2.5 * scale))
+        self.points.setSymbolSize(9 * scale)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_fonts()
+
+    # -- using the suggestions -----------------------------------------------------------------------
+    def _targets(self):
+        runs = self.document.raw.get("runs") or []
+        run = runs[self.run_index] if self.run_index < len(runs) and isinstance(runs[self.run_index], dict) else {}
+        return lr_targets(run)
+
+    def ask_target(self, targets):
+        """Which option to set when the run's scheduler has more than one lr (CyclicLR's bounds)."""
+        labels = [t.label for t in targets]
+        label, ok = QInputDialog.getItem(self, "Use the lr for", "The scheduler has more than one lr option; set:",
+                                         labels, len(labels) - 1, False)
+        return targets[labels.index(label)] if ok else None
+
+    def _target(self):
+        targets = self._targets()
+        return targets[0] if len(targets) == 1 else self.ask_target(targets)
+
+    def use(self, row: int) -> bool:
+        """Set the tested run's lr to suggestion ``row``'s in the document."""
+        s = self.result.suggestions[row] if self.result is not None else None
+        if s is None or not s.answered or not self.editable:
+            return False
+        target = self._target()
+        if target is None:
+            return False
+        self.document.edit(with_lr(self.document.raw, self.run_index, s.lr, self.result.reference_group, target))
+        self.status.setText(f"{target.label} of {self.run.itemText(self.run_index)!r} is now {s.lr:.4g} ({s.rule}).")
+        self.experiment_changed.emit()
+        return True
+
+    def try_all(self) -> bool:
+        """Add one run per suggestion (and one at 10x the steepest) to the document."""
+        if self.result is None or not self.editable:
+            return False
+        target = self._target()
+        if target is None:
+            return False
+        before = len(self.document.run_names)
+        self.document.edit(with_trial_runs(self.document.raw, self.run_index, self.result.suggestions,
+                                           self.result.reference_group, target))
+        self.status.setText(f"Added {len(self.document.run_names) - before} runs: press Start to train them "
+                            "side by side.")
+        self.experiment_changed.emit()
+        return True
+
+    # -- export ------------------------------------------------------------------------------------------
+    def export(self, path: str | None = None, scale: float | None = None) -> bool:
+        """The plot as PNG (``scale`` x its pixels) or SVG; without ``path``, Export plot's dialog asks."""
+        if path is None:
+            from .export_dialog import ExportDialog
+
+            dialog = ExportDialog(self, str(Path.home() / "find-lr.png"), self.canvas.size())
+            if not dialog.exec():
+                return False
+            path, scale = dialog.path(), dialog.scale()
+        return export_widget(self.canvas, path, scale or 2.0)
+
+
+def export_widget(widget: QWidget, path: str, scale: float = 2.0) -> bool:
+    """Render ``widget`` to ``path``: PNG at ``scale``x (replaced whole or not at all), or SVG."""
+    if path.lower().endswith(".svg"):
+        from PySide6.QtSvg import QSvgGenerator
+
+        generator = QSvgGenerator()
+        generator.setFileName(path)
+        generator.setSize(widget.size())
+        generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
+        painter = QPainter(generator)
+        try:
+            widget.render(painter, QPoint())
+        finally:
+            ok = painter.end()
+        return ok
+    pixmap = QPixmap(widget.size() * scale)
+    pixmap.setDevicePixelRatio(scale)
+    pixmap.fill(Qt.GlobalColor.white)
+    painter = QPainter(pixmap)
+    try:
+        widget.render(painter, QPoint())
+    finally:
+        painter.end()
+
+    def write(tmp: Path) -> None:
+        if not pixmap.save(str(tmp), "PNG"):
+            raise OSError(f"cannot write {path} as PNG")
+
+    try:
+        replace_atomically(path, write)
+    except OSError:
+        return False
+    return True
+
+
+class _FormsFollow(QObject):
+    """Keeps a main window's forms showing the document after Use or Try all changed it."""
+
+    def __init__(self, window, view: FinderView):
+        super().__init__(window)
+        self.window = window
+        view.experiment_changed.connect(self.show_document)
+
+    def show_document(self) -> None:
+        w = self.window
+        current = w.setup.current
+        w.setup.set_value(w.document.raw)
+        w.setup.select_run(current)
+        w.validate()
+
+
+def install_finder(window) -> FinderView:
+    """Add the Find lr tab to ``window``'s side panel (after its other tabs), following its document,
+    its selected run and whether it trains. Returns the view (``window.finder``)."""
+    from engine.status import SessionState
+
+    view = FinderView(window.controller.client, window.document)
+    dock = window.side._dock("Find lr", view)
+    window.tabifyDockWidget(window.side.docks[-1], dock)
+    window.side.docks.append(dock)  # (window.side_docks is this list: presentation mode folds it too)
+    window.finder, window.finder_dock = view, dock
+    view.forms = _FormsFollow(window, view)
+    window.setup.run_selected.connect(view.select_run)
+    window.controller.state_changed.connect(
+        lambda state: view.set_editable(state not in (SessionState.RUNNING, SessionState.PAUSED)))
+    return view
