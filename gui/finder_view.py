@@ -267,6 +267,8 @@ class FinderView(QWidget):
         self.lines = []
         answered = [s for s in suggestions if s.answered]
         self.points.setData([s.lr for s in answered], [s.loss for s in answered])
+        self.table.clearSpans()
+        self.table.setRowCount(0)  # the last test's rows, buttons included
         self.table.setRowCount(len(suggestions))
         for row, s in enumerate(suggestions):
             self.table.setItem(row, 0, QTableWidgetItem(s.rule))
@@ -277,6 +279,7 @@ class FinderView(QWidget):
                                        label=f"{s.rule} {s.lr:.3g}",
                                        labelOpts={"position": 0.95 - 0.12 * row, "color": TEXT,
                                                   "fill": (255, 255, 255, 200)})
+                line.label.setFont(QFont(self.font()))
                 self.plot.addItem(line)
                 self.lines.append(line)
                 for column, text in ((1, f"{s.lr:.4g}"), (2, f"{s.loss:.4g}")):
@@ -305,6 +308,8 @@ class FinderView(QWidget):
             axis.setTickFont(font)
             axis.setTextPen(pg.mkPen(TEXT))
             axis.setLabel(label, **style)
+        for line in self.lines:
+            line.label.setFont(font)
         self.smoothed_curve.setPen(pg.mkPen(SMOOTHED_COLOUR, width=2.5 * scale))
         self.points.setSymbolSize(9 * scale)
 

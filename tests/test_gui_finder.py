@@ -175,3 +175,23 @@ def test_installed_in_the_window_the_forms_follow_use(qtbot, make_window):
     assert finder.use(row)
     assert window.setup.value()["runs"][0]["optimizer"]["lr"] == s.lr
     assert window.document.raw["runs"][0]["optimizer"]["lr"] == s.lr
+
+
+def test_a_new_test_replaces_the_last_ones_suggestions_and_text_follows_the_font(qtbot, view):
+    from PySide6.QtGui import QFont
+
+    view.start_field.setText("1e-6")
+    view.end_field.setText("2e-6")
+    find_and_wait(qtbot, view, iters=6)  # too few points for every rule: reasons across the row
+    assert all(not s.answered for s in view.result.suggestions)
+    assert view.table.columnSpan(0, 1) == 3 and not view.try_all_button.isEnabled()
+    view.start_field.setText("1e-7")
+    view.end_field.setText("10")
+    find_and_wait(qtbot, view)
+    assert view.table.columnSpan(0, 1) == 1 and view.table.cellWidget(0, 3) is not None
+    assert view.try_all_button.isEnabled()
+    big = QFont(view.font())
+    big.setPointSizeF(view.font().pointSizeF() * 2)
+    view.setFont(big)  # as presentation mode's application font reaches it
+    assert view.plot.getAxis("bottom").style["tickFont"].pointSizeF() == pytest.approx(big.pointSizeF())
+    assert view.lines[0].label.textItem.font().pointSizeF() == pytest.approx(big.pointSizeF())
