@@ -19,7 +19,7 @@ generator are exactly as before, so training after a test is training without on
 >>> from engine.files import loads_experiment
 >>> experiment = loads_experiment('[[runs]]\\noptimizer = { type = "SGD", lr = 0.1 }')
 >>> result = find_lr(experiment, 0, RangeTestOptions(num_iter=30))
->>> len(result.lr), result.lr[0], result.lr[-1]
+>>> len(result.lr), float(result.lr[0]), float(result.lr[-1])
 (30, 1e-07, 10.0)
 >>> [s.rule for s in result.suggestions]
 ['steepest', 'minimum/10', 'steep', 'valley']
@@ -318,6 +318,10 @@ def _get(table, path: tuple):
     return table
 
 
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _entry(value: list, group: int):
     """Group ``group``'s entry of a per-group list, as the engine reads it (beyond the end: the first)."""
     return group if group < len(value) else 0
@@ -339,8 +343,8 @@ def with_lr(raw: dict, index: int, lr: float, reference_group: int = 0, target: 
     if isinstance(value, list) and value:
         at = _entry(value, reference_group)
         now = value[at]
-        factor = lr / now if isinstance(now, (int, float)) and now > 0 else None
-        table[name] = [lr if i == at or factor is None else v * factor for i, v in enumerate(value)]
+        factor = lr / now if _number(now) and now > 0 else None
+        table[name] = [lr if i == at or factor is None or not _number(v) else v * factor for i, v in enumerate(value)]
     else:
         table[name] = lr
     return raw
@@ -360,12 +364,11 @@ def _set_optimizer_lr(run: dict, lr: float, reference_group: int) -> None:
     groups = [g for g in run.get("groups") or [] if isinstance(g, dict)]
     reference = groups[reference_group] if reference_group < len(groups) else None
     now = reference.get("lr", default) if reference is not None else default
-    factor = lr / now if isinstance(now, (int, float)) and not isinstance(now, bool) and now > 0 else None
-    scalable = isinstance(default, (int, float)) and not isinstance(default, bool)
-    optimizer["lr"] = default * factor if factor is not None and scalable else lr
+    factor = lr / now if _number(now) and now > 0 else None
+    optimizer["lr"] = default * factor if factor is not None and _number(default) else lr
     for group in groups:
         if "lr" in group:
-            group["lr"] = group["lr"] * factor if factor is not None else lr
+            group["lr"] = group["lr"] * factor if factor is not None and _number(group["lr"]) else lr
     if reference is not None and "lr" in reference:
         reference["lr"] = lr  # exactly, not lr / now * now
     else:

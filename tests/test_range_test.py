@@ -332,3 +332,11 @@ def test_the_engine_says_why_a_test_cannot_run(engine_loop):
     engine_loop.conn.send(("find", 5, bad, 0, {}))
     _, message = engine_loop.until({"find_failed", "find_done"}, 5)
     assert message[:3] == ("find_failed", 5, "runs[0].optimizer.lr")
+
+
+def test_the_module_examples_run():
+    import doctest
+
+    import engine.range_test
+
+    assert doctest.testmod(engine.range_test).failed == 0
