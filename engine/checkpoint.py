@@ -322,8 +322,11 @@ class _StateCheck:
             last = s["scheduler"].get("last_epoch")
             if trains and last is not None:
                 # fractional: step(epoch + i / steps_per_epoch) after step i sets last_epoch to its floor
+                # (before step i with step_order "scheduler_first": the same values, one call earlier)
                 expected = self.position if run.step_interval else \
                     max(self.position - 1, 0) // self.spe if run.fractional else self.position // self.spe
+                if run.first_each_epoch:  # step_order "scheduler_first": stepped as each epoch begins
+                    expected = -(-self.position // self.spe)
                 if last != expected:
                     raise _Unfit(f"its {path}.scheduler.last_epoch is {_show(last)}, but a run at the saved "
                                  f"position ({self._where()}) has stepped its scheduler {expected} times")

@@ -60,13 +60,22 @@ class OptimizerConfig:
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """A scheduler: its torch options, when it steps, and (SequentialLR/ChainedScheduler) its children."""
+    """A scheduler: its torch options, when it steps, and (SequentialLR/ChainedScheduler) its children.
+
+    ``step_order`` is ``"optimizer_first"`` (torch's order) or ``"scheduler_first"``: the common
+    mistake of calling ``scheduler.step()`` before the optimizer steps it should follow.
+    """
 
     type: str
     options: dict[str, Any] = field(default_factory=dict)
     interval: str = "epoch"
     monitor: str | None = None
     children: tuple["SchedulerConfig", ...] = ()
+    step_order: str = "optimizer_first"
+
+    @property
+    def scheduler_first(self) -> bool:
+        return self.step_order == "scheduler_first"
 
     def to_dict(self, nested: bool = False) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type, **self.options}
@@ -76,6 +85,8 @@ class SchedulerConfig:
             out["interval"] = self.interval
             if self.monitor is not None:
                 out["monitor"] = self.monitor
+            if self.scheduler_first:  # (the default is left out: files and states saved before it stay equal)
+                out["step_order"] = self.step_order
         return out
 
     def walk(self):

@@ -85,6 +85,7 @@ def parse_scheduler(raw, path: str, *, nested: bool = False) -> SchedulerConfig:
     options = check_options(raw, spec, path, engine=not nested)
     interval = options.pop("interval", spec.default_interval)
     monitor = options.pop("monitor", "val_loss" if "monitor" in spec.params else None)
+    step_order = options.pop("step_order", "optimizer_first")
     children: tuple[SchedulerConfig, ...] = ()
     if "schedulers" in options:
         child_path = join_path(path, "schedulers")
@@ -100,7 +101,7 @@ def parse_scheduler(raw, path: str, *, nested: bool = False) -> SchedulerConfig:
                                   f"expected {len(children) - 1} milestone(s), one fewer than schedulers "
                                   f"({len(children)}), got {len(options['milestones'])}")
     return SchedulerConfig(type=spec.name, options=options, interval=interval, monitor=monitor,
-                           children=children)
+                           children=children, step_order=step_order)
 
 
 def _parse_optimizer(raw, path: str) -> OptimizerConfig:

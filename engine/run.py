@@ -2,7 +2,9 @@
 
 The training step is the article's loop, in the order torch documents:
 ``zero_grad -> forward -> loss.backward() -> optimizer.step() -> scheduler.step()``
-(``step(closure)`` for LBFGS). Around it the run applies, at step boundaries, what a
+(``step(closure)`` for LBFGS). A scheduler with ``step_order = "scheduler_first"`` is
+stepped before instead, as the common mistake does (torch warns, recorded as a ``note``).
+Around it the run applies, at step boundaries, what a
 person would do by hand: the manual decay at the start of an epoch, scheduled edits of
 ``param_groups``, and commands arriving from the GUI. Everything random comes from the
 experiment's seed through the run's own generator, so two runs with equal lrs are
@@ -78,11 +80,18 @@ class RunTrainer:
         # when scheduler.step() is called: after every step (step_interval), after every step with
         # epoch + i / steps_per_epoch (fractional: torch's per-batch idiom), else after every epoch
         self.step_interval = self.fractional = False
+        # step_order "scheduler_first": scheduler.step() before the optimizer steps it should follow,
+        # at the top of each epoch (first_each_epoch) or of each step (first_each_step), never after
+        self.first_each_epoch = self.first_each_step = self.step_after = False
         if cfg.scheduler is not None:
             steps = scheduler_steps(cfg.scheduler, experiment.epochs, self.steps_per_epoch)
             self.scheduler = build_scheduler(cfg.scheduler, self.optimizer, steps)
             self.step_interval = cfg.scheduler.interval == "step"
             self.fractional = cfg.scheduler.interval == "fractional"
+            per_step = self.step_interval or self.fractional
+            self.first_each_step = per_step and cfg.scheduler.scheduler_first
+            self.first_each_epoch = not per_step and cfg.scheduler.scheduler_first
+            self.step_after = per_step and not cfg.scheduler.scheduler_first
         spec = OPTIMIZERS[cfg.optimizer.type]
         self.closure_step = spec.needs_closure  # LBFGS: step(closure)
         self.momentum_key = spec.momentum_key   # what the momentum column records ("betas": beta1)
@@ -111,6 +120,9 @@ class RunTrainer:
 
         Order before the step: the epoch's manual decay, scheduled edits, then ``commands``
         from another thread (recorded as ``step = t`` edits, which replay in the same place).
+        ``step_order = "scheduler_first"`` steps the scheduler first of all at the top of an
+        epoch (interval "epoch"), or at every step after the epoch's manual decay and edits and
+        before the step's own edits ("step", "fractional"): where the script's loop has it.
         This is the hot path (thousands of calls a second): keep it to plain lookups.
         With commands, the schedule's state before anything of step ``t`` (manual decay,
         scheduled edits, the commands) is kept in :attr:`before_commands` first.
@@ -119,7 +131,13 @@ class RunTrainer:
             self.before_commands = (t, self.schedule_state())
         epoch, i = divmod(t, self.steps_per_epoch)
         if i == 0:
+            if self.first_each_epoch:
+                self._step_scheduler_first(t, epoch, i)
             self._begin_epoch(epoch, t)
+        if self.first_each_step:
+            if self._next_edit_step <= t:
+                self._apply_due_edits(t, epoch_edits_only=True)
+            self._step_scheduler_first(t, epoch, i)
         if self._next_edit_step <= t:  # the step of the next scheduled edit (inf: none left)
             self._apply_due_edits(t)
         if commands:
@@ -150,10 +168,11 @@ class RunTrainer:
             self._diverge(t, epoch, f"loss became {loss} at step {t}")
             return
         self.loss_sum += loss * x.shape[0]
-        if self.step_interval:
-            self.scheduler.step()
-        elif self.fractional:
-            self.scheduler.step(epoch + i / self.steps_per_epoch)
+        if self.step_after:
+            if self.fractional:
+                self.scheduler.step(epoch + i / self.steps_per_epoch)
+            else:
+                self.scheduler.step()
         if i == self.steps_per_epoch - 1:
             self._end_epoch(epoch, t)
 
@@ -171,9 +190,45 @@ class RunTrainer:
         self.negative_groups = negative
         return True
 
-    def _apply_due_edits(self, t: int) -> None:
+    def _step_scheduler_first(self, t: int, epoch: int, i: int) -> None:
+        """``scheduler.step()`` before the optimizer step ``t`` (``step_order = "scheduler_first"``).
+
+        At the run's first step torch warns that the order is reversed (and skips the schedule's
+        first value): each warning is recorded as a ``note`` event, as torch words it. A scheduler
+        whose ``step()`` is its own (CosineAnnealingWarmRestarts) skips it without a warning.
+        """
+        def call():
+            if self.fractional:
+                self.scheduler.step(epoch + i / self.steps_per_epoch)
+            else:
+                self.scheduler.step()
+
+        if t > 0:
+            call()
+            return
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            call()
+        said = list(dict.fromkeys(str(w.message) for w in caught))  # ChainedScheduler: once per scheduler
+        for text in said:
+            self._event(t, epoch, "note", None, f"torch warns: {text}")
+        kind = self.config.scheduler.type
+        if said:
+            return
+        if self.fractional:
+            self._event(t, epoch, "note", None, f"scheduler.step(epoch + i / steps_per_epoch) before each "
+                        f"optimizer.step(): {kind} is told the epoch, so torch does not warn and nothing is "
+                        "skipped; each batch trains at its own point of the schedule (not one batch behind)")
+        else:
+            self._event(t, epoch, "note", None, f"scheduler.step() before the first optimizer.step(): {kind}'s "
+                        "own step() does not warn, but the schedule's first lr is skipped all the same")
+
+    def _apply_due_edits(self, t: int, epoch_edits_only: bool = False) -> None:
+        """Apply the edits due at or before step ``t``; ``epoch_edits_only``: stop at the first edit
+        set at a step (at one step, epoch edits come first)."""
         while self.edit_position < len(self.edits) and \
-                self.edits[self.edit_position].at_step(self.steps_per_epoch) <= t:
+                self.edits[self.edit_position].at_step(self.steps_per_epoch) <= t and \
+                not (epoch_edits_only and self.edits[self.edit_position].step is not None):
             self.edit_position += 1
             self.apply_edit(self.edits[self.edit_position - 1], t)
         self._sync_next_edit()
@@ -238,7 +293,7 @@ class RunTrainer:
         if self.n_val and not math.isfinite(val_loss):
             self._diverge(t, epoch, f"validation loss became {val_loss} at epoch {epoch}")
             return
-        if self.scheduler is not None and not self.step_interval and not self.fractional:
+        if self.scheduler is not None and not (self.step_interval or self.fractional or self.first_each_epoch):
             if self.metric_step:
                 if self.trains:
                     monitor = self.config.scheduler.monitor

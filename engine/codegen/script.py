@@ -220,10 +220,16 @@ class _Run:
                 "loss = loss.item()"]
 
     def _scheduler_step(self, when: str) -> list[str]:
+        """The scheduler's step where the loop has reached ``when``: "epoch" or "step" (after the
+        optimizer steps), or "epoch_start" or "step_start" (before them: step_order "scheduler_first")."""
         s = self.scheduler
         if s is None:
             return []
         interval = s.cfg.interval
+        if s.cfg.scheduler_first:
+            return self._scheduler_first(when, interval)
+        if when.endswith("_start"):
+            return []
         if when == "step" and interval == "step":
             return ["scheduler.step()  # interval \"step\": after every optimizer step"]
         if when == "step" and interval == "fractional":
@@ -236,12 +242,28 @@ class _Run:
             return ["scheduler.step()  # after optimizer.step(): called before it, torch skips the first lr"]
         return []
 
+    def _scheduler_first(self, when: str, interval: str) -> list[str]:
+        """step_order "scheduler_first": the step before the optimizer's, where the mistake puts it."""
+        if when == "epoch_start" and interval == "epoch":
+            return ["# The mistake: scheduler.step() before this epoch's optimizer.step() calls. torch warns,",
+                    "# and the schedule runs one step ahead: epoch 0 trains at the lr of its step 1.",
+                    "scheduler.step()"]
+        if when == "step_start" and interval == "step":
+            return ["# The mistake: scheduler.step() before optimizer.step(). torch warns, and the schedule",
+                    "# runs one step ahead: step 0 trains at the lr of its step 1.",
+                    "scheduler.step()"]
+        if when == "step_start" and interval == "fractional":
+            return ["# scheduler.step() before optimizer.step(): told the epoch, it skips nothing (no warning)",
+                    "scheduler.step(epoch + i / steps_per_epoch)"]
+        return []
+
     def function(self, name: str) -> list[str]:
         epoch_edits = [e for e in self.edits if e.epoch is not None]
         step_edits = [e for e in self.edits if e.epoch is None]
         lrs = ("lrs = [g['lr'] for g in optimizer.param_groups]" if self._lr_is_float() else
                "lrs = [float(g['lr']) for g in optimizer.param_groups]  # lrlab records every lr as a float")
         step = [
+            *self._scheduler_step("step_start"),
             "t = epoch * steps_per_epoch + i  # the optimizer step, counted over the whole run",
             *self._edits_at("t", step_edits, "edits at a step, before it"),
             lrs,
@@ -260,6 +282,7 @@ class _Run:
                       if self.experiment.data.n_val else ["val_loss = math.nan  # no validation set (val_fraction 0)"])
         check = ["if not math.isfinite(val_loss):", "    return  # diverged"] if self.experiment.data.n_val else []
         epoch = [
+            *self._scheduler_step("epoch_start"),
             *self._manual(),
             *self._edits_at("epoch", epoch_edits, "edits of param_groups, before the epoch's first step"),
             "perm = torch.randperm(len(x_train), generator=order)  # a new batch order every epoch",

@@ -87,7 +87,7 @@ def _build_optimizers() -> dict[str, ClassSpec]:
 
 @dataclass(frozen=True)
 class IntervalChoice(Choice):
-    """``interval``: the values a class offers, and the reason for each one it refuses."""
+    """``interval`` (and ``step_order``): the values a class offers, and the reason for each one it refuses."""
 
     refused: tuple[tuple[str, str], ...] = ()
 
@@ -122,11 +122,27 @@ def _engine_params(name: str, cls: type, table: dict) -> dict[str, ParamSpec]:
                "epoch + i / steps_per_epoch: one batch behind)")
     params = {"interval": ParamSpec(
         "interval", IntervalChoice(intervals, refused), table.get("interval", "epoch"), doc, engine=True)}
+    params["step_order"] = _step_order(name, table)
     if table.get("monitor"):
         params["monitor"] = ParamSpec(
             "monitor", Choice(overrides.MONITORS), "val_loss",
             "the loss passed to scheduler.step(metrics) at the end of each epoch", engine=True)
     return params
+
+
+def _step_order(name: str, table: dict) -> ParamSpec:
+    """``step_order``: scheduler.step() after optimizer.step() (torch's order) or before it (the mistake)."""
+    orders, refused = overrides.STEP_ORDERS, ()
+    if table.get("monitor"):
+        orders, refused = orders[:1], (("scheduler_first", (
+            f"{name} is stepped with the loss of an epoch (scheduler.step(metrics)), which exists only after "
+            "that epoch's optimizer steps, so \"scheduler_first\" is not available (there is no first value for "
+            'torch to skip, and it does not warn); use "optimizer_first"')),)
+    doc = ('the order of the two calls: "optimizer_first", torch\'s documented order (optimizer.step(), then '
+           'scheduler.step()), or "scheduler_first", the common mistake: scheduler.step() before the optimizer '
+           "steps it should follow (at the top of each epoch, or of each batch with interval \"step\"). torch "
+           "then warns, and the schedule's first lr is never used")
+    return ParamSpec("step_order", IntervalChoice(orders, refused), orders[0], doc, engine=True)
 
 
 def _build_schedulers() -> dict[str, ClassSpec]:

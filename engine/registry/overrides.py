@@ -21,7 +21,7 @@ from ..fieldtypes import Choice, Expression, Number, NumberList, NumberTuple, Pe
 from .spec import AFTER_INITIAL, CHAINED, CYCLE_OR_COUNT, INITIAL_LR, SEQUENTIAL
 
 __all__ = ["OPTIMIZER_BOUND", "SCHEDULER_BOUND", "OPTIMIZER_COMMON", "OPTIMIZERS", "SCHEDULERS",
-           "INTERVALS", "MONITORS", "GROUP_SWITCHES"]
+           "INTERVALS", "STEP_ORDERS", "MONITORS", "GROUP_SWITCHES"]
 
 # Parameters the engine supplies itself.
 OPTIMIZER_BOUND = {"params"}
@@ -158,6 +158,8 @@ OPTIMIZERS: dict[str, dict] = {
 
 # "fractional" too where a class's step() takes an epoch (its "fractional" trait)
 INTERVALS = ("epoch", "step")
+# when scheduler.step() is called relative to optimizer.step(): torch's order, or the mistake it warns about
+STEP_ORDERS = ("optimizer_first", "scheduler_first")
 MONITORS = ("val_loss", "train_loss")
 
 # What a scheduler does at its next step with an lr a person edited into param_groups.
