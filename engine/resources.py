@@ -1,11 +1,11 @@
 """Where lrlab's data files are, in a checkout and in an installed wheel. No Qt.
 
 The checkout keeps them in ``resources/`` beside ``engine/``; the wheel carries
-``resources/presets`` as the package data of ``engine/_resources`` (pyproject.toml:
-``package-dir``), found with :mod:`importlib.resources`. The installed copy is looked for
-first, then the checkout's (``python main.py``, an editable install, the tests). Only the
-presets are read by the code; the screenshots in ``resources/`` illustrate the README and
-are not shipped.
+``resources/presets`` and ``resources/guide`` as the package data of ``engine/_resources``
+(pyproject.toml: ``package-dir``), found with :mod:`importlib.resources`. The installed copy
+is looked for first, then the checkout's (``python main.py``, an editable install, the tests).
+Only the presets and the Guide's pages are read by the code; the screenshots in ``resources/``
+illustrate the README and are not shipped.
 
 >>> resource_dir("presets").name
 'presets'
@@ -51,7 +51,7 @@ def candidates(name: str) -> list[Path]:
 
 
 def resource_dir(name: str) -> Path:
-    """The directory ``resources/<name>`` (``"presets"``); :class:`ResourcesMissing` if none is there."""
+    """The directory ``resources/<name>`` (``"presets"``, ``"guide"``); :class:`ResourcesMissing` if none is there."""
     places = candidates(name)
     for place in places:
         if place.is_dir():
