@@ -1,15 +1,25 @@
-"""``python main.py ...`` processes for the tests of the process itself, without importing torch in each.
+"""Real processes for the tests of processes, without importing torch in each: forked from a "zygote".
 
-Real processes (their own pid, signal handlers, exit code, file-size limit, terminal), forked
-from one "zygote" process that has imported torch, the engine and main.py once: each child then
-runs exactly what ``python main.py ARGS`` runs, ``main.main(ARGS)``, and ends with its exit code.
-What a fresh interpreter itself does (imports, Qt never loaded, the wheel) is tested with real
-``python`` processes elsewhere (test_engine_is_qt_free.py, test_import_contract.py, test_wheel.py).
+Two kinds of zygote, started once per test process when first asked for:
 
-The zygote forks when asked over a socket pair (SOCK_SEQPACKET: one message a request, the
-child's stdin, stdout, stderr and pause pipes passed along with it), and reports each child's
-pid, and later its exit status, which only it can wait for. torch has computed nothing in the
-zygote, so a forked child starts it as a fresh process would.
+- ``Forked(ARGS)``: ``python main.py ARGS``. The zygote has imported torch, the engine and
+  main.py once; each child runs exactly what ``python main.py ARGS`` runs, ``main.main(ARGS)``,
+  and ends with its exit code. What a fresh interpreter itself does (imports, Qt never loaded,
+  the wheel) is tested with real ``python`` processes elsewhere (test_engine_is_qt_free.py,
+  test_import_contract.py, test_wheel.py).
+- ``Forked([SCRIPT, *ARGS], kind="script", cwd=DIR)``: ``python -I SCRIPT ARGS`` as a learner runs
+  a script somewhere else. This zygote is started in Python's isolated mode (``-I``) from an
+  empty temporary directory and imports torch and the standard library only, never the
+  project; it also drops the finder of the project's editable install (which ``-I`` keeps), so
+  nothing of the project can be imported in it or its children. Each child changes to its own
+  directory and runs the script as ``__main__`` (runpy), with ``sys.argv`` set.
+
+Either child is a real process (its own pid, signal handlers, exit code, file-size limit,
+stdin, stdout, stderr and environment). The zygote forks when asked over a socket pair
+(SOCK_SEQPACKET: one message a request, the child's stdin, stdout, stderr and pause pipes passed
+along with it), and reports each child's pid, and later its exit status, which only it can wait
+for. torch has computed nothing in a zygote, so a forked child starts it as a fresh process would.
+Each test process (each pytest-xdist worker) has zygotes of its own.
 """
 
 from __future__ import annotations
@@ -29,12 +39,26 @@ TIMEOUT = 300
 
 
 # -- the test's side -------------------------------------------------------------------------------
-class Zygote:
-    def __init__(self):
-        import subprocess
+KINDS = ("main", "script")
+# What is never importable in a script zygote's children: the project's packages and modules.
+PROJECT_MODULES = ("engine", "gui", "main", "tests")
 
+
+class Zygote:
+    def __init__(self, kind: str = "main"):
+        import subprocess
+        import tempfile
+
+        assert kind in KINDS, kind
+        self.kind = kind
+        self.home = None
+        if kind == "main":
+            command, cwd = [sys.executable, str(Path(__file__))], ROOT
+        else:  # isolated mode, from an empty directory of its own
+            self.home = tempfile.mkdtemp(prefix="lrlab-script-zygote-")
+            command, cwd = [sys.executable, "-I", str(Path(__file__))], self.home
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.process = subprocess.Popen([sys.executable, str(Path(__file__)), str(theirs.fileno())], cwd=ROOT,
+        self.process = subprocess.Popen([*command, kind, str(theirs.fileno())], cwd=cwd,
                                         pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
         theirs.close()
         self.sock = ours
@@ -95,25 +119,34 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self.home is not None:
+            import shutil
+
+            shutil.rmtree(self.home, ignore_errors=True)
 
 
-_zygote: Zygote | None = None
+_zygotes: dict[str, Zygote] = {}
 
 
-def zygote() -> Zygote:
-    global _zygote
-    if _zygote is None or _zygote.gone:
-        _zygote = Zygote()
-        atexit.register(_zygote.close)
-    return _zygote
+def zygote(kind: str = "main") -> Zygote:
+    if kind not in _zygotes or _zygotes[kind].gone:
+        _zygotes[kind] = Zygote(kind)
+        atexit.register(_zygotes[kind].close)
+    return _zygotes[kind]
 
 
 class Forked:
-    """What the tests use of a ``subprocess.Popen`` (text mode), for a child of the zygote."""
+    """What the tests use of a ``subprocess.Popen`` (text mode), for a child of a zygote: ``python
+    main.py ARGS`` (kind "main", from the checkout) or ``python -I ARGS`` (kind "script": ARGS[0]
+    is the script, run from ``cwd``). ``env``: the child's whole environment (default: this
+    process's when the zygote started)."""
 
-    def __init__(self, args, *, moment: str | None = None, stderr: int | None = None,
+    def __init__(self, args, *, kind: str = "main", cwd: str | os.PathLike | None = None,
+                 env: dict[str, str] | None = None, moment: str | None = None, stderr: int | None = None,
                  ignore_sigint: bool = False, file_size_limit: int | None = None):
+        assert kind == "main" or moment is None, "pause moments are main.py's"
         self.args = [str(a) for a in args]
+        self.kind = kind
         self.returncode: int | None = None
         out_r, out_w = os.pipe()
         err_r, err_w = os.pipe() if stderr is None else (None, stderr)
@@ -124,10 +157,13 @@ class Forked:
             paused_r, paused_w = os.pipe()
             go_r, self._go_w = os.pipe()
             fds += [paused_w, go_r, self._go_w]
-        request = {"args": self.args, "cwd": str(ROOT), "moment": moment, "ignore_sigint": ignore_sigint,
-                   "file_size_limit": file_size_limit}
+        if cwd is None:
+            assert kind == "main", "a script runs from a directory of its own"
+            cwd = ROOT
+        request = {"args": self.args, "cwd": str(cwd), "env": env, "moment": moment,
+                   "ignore_sigint": ignore_sigint, "file_size_limit": file_size_limit}
         try:
-            self.pid = zygote().fork(request, fds)
+            self.pid = zygote(kind).fork(request, fds)
         finally:
             for fd in fds:
                 if fd not in (stderr, self._go_w):
@@ -158,12 +194,12 @@ class Forked:
 
     def poll(self) -> int | None:
         if self.returncode is None:
-            self.returncode = zygote().wait(self.pid, 0)
+            self.returncode = zygote(self.kind).wait(self.pid, 0)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
-            self.returncode = zygote().wait(self.pid, timeout)
+            self.returncode = zygote(self.kind).wait(self.pid, timeout)
         if self.returncode is None:
             import subprocess
 
@@ -204,22 +240,26 @@ class _Collector:
 
 
 # -- the zygote's side -----------------------------------------------------------------------------
-def _serve(sock: socket.socket) -> None:
-    sys.path.insert(0, str(ROOT))
+def _serve(kind: str, sock: socket.socket) -> None:
     import warnings
 
+    if kind == "main":
+        sys.path.insert(0, str(ROOT))
+        import engine.cli  # noqa: F401
+        import engine.session  # noqa: F401
+        import main  # noqa: F401
+        import tests.cli_pause  # noqa: F401
+    else:
+        _forget_the_project()
     import torch
-
-    import engine.cli  # noqa: F401
-    import engine.session  # noqa: F401
-    import main  # noqa: F401
-    import tests.cli_pause  # noqa: F401
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import torch._dynamo  # noqa: F401 - what the first optimizer imports (about 1.6 s); nothing computed
 
     assert torch.get_num_threads() >= 1
+    if kind == "script":
+        _assert_the_project_cannot_be_imported()
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_w, False)
     signal.set_wakeup_fd(wake_w)
@@ -243,14 +283,41 @@ def _serve(sock: socket.socket) -> None:
                 return  # the tests have ended
             pid = os.fork()
             if pid == 0:
-                _child(sock, (wake_r, wake_w), json.loads(data), fds)
+                _child(kind, sock, (wake_r, wake_w), json.loads(data), fds)
             for fd in fds:
                 os.close(fd)
             sock.send(json.dumps({"pid": pid}).encode())
 
 
-def _child(sock: socket.socket, wake: tuple[int, int], request: dict, fds: list[int]) -> None:
-    """In the forked child: become ``python main.py ARGS`` and end with its exit code."""
+def _forget_the_project() -> None:
+    """Drop what the project's editable install adds to every interpreter of the venv, even an
+    isolated one (a meta path finder and a path hook): elsewhere, a learner has torch, not lrlab."""
+    import importlib
+
+    def editable(obj) -> bool:
+        return "__editable__" in (getattr(obj, "__module__", None) or getattr(type(obj), "__module__", ""))
+
+    sys.meta_path[:] = [finder for finder in sys.meta_path if not editable(finder)]
+    sys.path_hooks[:] = [hook for hook in sys.path_hooks if not editable(hook)]
+    sys.path[:] = [entry for entry in sys.path if "__editable__" not in entry]
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
+
+
+def _assert_the_project_cannot_be_imported() -> None:
+    import importlib.util
+
+    root = os.path.realpath(ROOT)
+    on_path = [entry for entry in sys.path if os.path.realpath(entry or os.getcwd()) == root]
+    assert not on_path, f"the checkout is on sys.path: {sys.path}"
+    found = {name: importlib.util.find_spec(name) for name in PROJECT_MODULES}
+    assert not any(found.values()), f"the project can be imported: {found}"
+    assert not any(name.split(".")[0] in PROJECT_MODULES for name in sys.modules), "a project module is loaded"
+
+
+def _child(kind: str, sock: socket.socket, wake: tuple[int, int], request: dict, fds: list[int]) -> None:
+    """In the forked child: become ``python main.py ARGS`` (or ``python -I SCRIPT ARGS``) and end
+    with its exit code."""
     code = 1
     try:
         sock.close()
@@ -271,17 +338,29 @@ def _child(sock: socket.socket, wake: tuple[int, int], request: dict, fds: list[
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
             limit = request["file_size_limit"]
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        if request["env"] is not None:
+            os.environ.clear()
+            os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        sys.argv = [str(ROOT / "main.py"), *request["args"]]
-        if request["moment"]:
-            import tests.cli_pause
-
-            tests.cli_pause.install(request["moment"], *pause)
-        import main
-
         try:
-            code = main.main(request["args"])
-        except SystemExit as exit_:  # argparse's usage errors, as the interpreter would end
+            if kind == "script":
+                import runpy
+
+                sys.argv = list(request["args"])
+                runpy.run_path(sys.argv[0], run_name="__main__")
+                code = 0
+            else:
+                sys.argv = [str(ROOT / "main.py"), *request["args"]]
+                if request["moment"]:
+                    import tests.cli_pause
+
+                    tests.cli_pause.install(request["moment"], *pause)
+                import main
+
+                code = main.main(request["args"])
+        except SystemExit as exit_:  # sys.exit(), argparse's usage errors: as the interpreter would end
+            if exit_.code is not None and not isinstance(exit_.code, int):
+                print(exit_.code, file=sys.stderr)
             code = exit_.code if isinstance(exit_.code, int) else 0 if exit_.code is None else 1
     except BaseException:
         import traceback
@@ -298,4 +377,4 @@ def _child(sock: socket.socket, wake: tuple[int, int], request: dict, fds: list[
 
 
 if __name__ == "__main__":
-    _serve(socket.socket(fileno=int(sys.argv[1])))
+    _serve(sys.argv[1], socket.socket(fileno=int(sys.argv[2])))

@@ -1,8 +1,10 @@
 """``main.py code``: a run as a plain PyTorch script, which reproduces ``main.py run``'s CSVs exactly.
 
-Each script is run the way a learner would run it somewhere else: in a subprocess of Python's
+Each script is run the way a learner would run it somewhere else: in a process of Python's
 isolated mode (``-I``: neither the script's directory nor the environment is on the path) from
-an empty directory, so nothing of the project can be imported (torch is, from the venv). Its
+an empty directory, so nothing of the project can be imported (torch is, from the venv). The
+process is forked from a zygote started that way, which has imported torch and nothing of the
+project (tests/cli_zygote.py; test_a_script_process_cannot_import_the_project checks it). Its
 ``epochs.csv`` and ``steps.csv`` must equal the CLI's byte for byte, for every preset and for
 a table of small experiments that together cover every scheduler of the registry, every
 optimizer that can train, per-group options, the manual decay, edits at an epoch and at a
@@ -12,6 +14,7 @@ step, rebase, add_group mid-run, ReduceLROnPlateau, LBFGS and divergence.
 from __future__ import annotations
 
 import ast
+import json
 import math
 import shutil
 import subprocess
@@ -27,8 +30,9 @@ from engine.expressions import compile_expression
 from engine.files import load_experiment, loads_experiment
 from engine.presets import list_presets, preset_path
 from engine.registry import OPTIMIZERS, SCHEDULERS
+from tests.cli_zygote import ROOT, Forked
 
-TIMEOUT = 600  # generous: a script's time is mostly importing torch, and this machine may be busy
+TIMEOUT = 600  # generous: this machine may be busy
 
 # 96 samples, val 0.2 -> 19 val, 77 train; batch 16 -> 5 steps per epoch (the last one of 13)
 DATA = """\
@@ -460,17 +464,16 @@ RESULTS = ("epochs.csv", "steps.csv")
 
 
 # -- running a script as a learner would, and the CLI ------------------------------------------
-def _start_script(text: str, directory: Path, *args: str) -> subprocess.Popen:
+def _start_script(text: str, directory: Path, *args: str) -> Forked:
     """Start ``text`` as a script in Python's isolated mode, from an empty directory of its own."""
     (directory / "script").mkdir(parents=True)
     (directory / "empty").mkdir()
     script = directory / "script" / "lrlab_run.py"
     script.write_text(text, encoding="utf-8")
-    return subprocess.Popen([sys.executable, "-I", str(script), *args], cwd=directory / "empty",
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return Forked([script, *args], kind="script", cwd=directory / "empty")
 
 
-def _finish(process: subprocess.Popen) -> str:
+def _finish(process: Forked) -> str:
     out, err = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, err
     assert "Traceback" not in err, err
@@ -525,6 +528,31 @@ def test_one_run_script_prints_that_runs_rows(tmp_path):
     rows = (tmp_path / "cli" / "epochs.csv").read_text().splitlines()
     assert printed.splitlines() == [rows[0], *(row for row in rows[1:] if row.startswith(f"{name},"))]
     assert len(printed.splitlines()) == 1 + 4  # it diverges in its last epoch, before recording it
+
+
+PROBE = """\
+import importlib.util, json, os, sys
+print(json.dumps({"argv": sys.argv, "cwd": os.getcwd(), "path": sys.path, "isolated": sys.flags.isolated,
+                  "found": {name: importlib.util.find_spec(name) is not None for name in ("engine", "gui", "main")},
+                  "torch": "torch" in sys.modules}))
+import engine
+"""
+
+
+def test_a_script_process_cannot_import_the_project(tmp_path):
+    """The process a script runs in: isolated mode, its own directory, its arguments, torch at hand,
+    and nothing of the checkout (not on the path, not through the editable install)."""
+    process = _start_script(PROBE, tmp_path, "--csv", "x")
+    out, err = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 1 and "ModuleNotFoundError: No module named 'engine'" in err, err
+    seen = json.loads(out)
+    assert seen["argv"] == [str(tmp_path / "script" / "lrlab_run.py"), "--csv", "x"]
+    assert seen["cwd"] == str(tmp_path / "empty") and seen["isolated"] == 1 and seen["torch"]
+    assert seen["found"] == {"engine": False, "gui": False, "main": False}
+    root = ROOT.resolve()
+    assert not [entry for entry in seen["path"] if Path(entry or seen["cwd"]).resolve() in (root, root / "tests")]
+    assert not [entry for entry in seen["path"] if "__editable__" in entry]
+    assert not any((tmp_path / "empty").iterdir())
 
 
 # -- what the table covers -------------------------------------------------------------------
