@@ -368,6 +368,12 @@ def _child(kind: str, sock: socket.socket, wake: tuple[int, int], request: dict,
         traceback.print_exc()
         code = 1
     finally:
+        try:
+            import atexit as exit_handlers
+
+            exit_handlers._run_exitfuncs()  # as the interpreter does at its end (Qt's own clean-up, ...)
+        except BaseException:  # noqa: BLE001 - the interpreter only reports these too
+            pass
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()

@@ -2,27 +2,30 @@
 settings that never land in a person's own store.
 
 What is refused before any window opens runs in this process (tests/cli_helpers.py
-main_in_process); a window that opens, takes its screenshot and quits is a process of its own.
+main_in_process); a window that opens, takes its screenshot and quits is a process of its own
+(forked by tests/cli_zygote.py, which has imported torch but never Qt; test_wheel.py starts the
+installed ``lrlab-gui`` as a fresh interpreter).
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-from tests.cli_helpers import main_in_process
+from tests.cli_helpers import finish, main_in_process
+from tests.cli_zygote import Forked
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def gui(*args, env=None, timeout=180):
-    environment = {**os.environ, "QT_QPA_PLATFORM": "offscreen", **(env or {})}
-    return subprocess.run([sys.executable, "main.py", "gui", *map(str, args)], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout, env=environment)
+def gui(*args, env=None, unset=()) -> subprocess.CompletedProcess:
+    """``python main.py gui ARGS`` in a process of its own (forked from tests/cli_zygote.py), with
+    ``env`` added to this process's environment and the variables ``unset`` removed from it."""
+    environment = {k: v for k, v in os.environ.items() if k not in unset}
+    environment.update({"QT_QPA_PLATFORM": "offscreen", **(env or {})})
+    process = Forked(["gui", *args], env=environment)
+    code, out, err = finish(process)
+    return subprocess.CompletedProcess(process.args, code, out, err)
 
 
 def gui_in_process(*args):
@@ -88,10 +91,8 @@ def test_a_screenshot_run_and_the_tests_never_touch_a_persons_settings(tmp_path)
     experiment = tmp_path / "e.toml"
     experiment.write_text('epochs = 2\n[[runs]]\noptimizer = { type = "SGD", lr = 0.1 }\n')
     env = {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
-    environment = {k: v for k, v in os.environ.items() if k != "LRLAB_SETTINGS"}
-    result = subprocess.run([sys.executable, "main.py", "gui", str(experiment), "--autorun", "--screenshot",
-                             str(tmp_path / "s.png"), "--quit"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=180, env={**environment, "QT_QPA_PLATFORM": "offscreen", **env})
+    result = gui(experiment, "--autorun", "--screenshot", tmp_path / "s.png", "--quit", env=env,
+                 unset=["LRLAB_SETTINGS"])
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "s.png").stat().st_size > 10_000  # the window after training, as a picture
@@ -99,9 +100,7 @@ def test_a_screenshot_run_and_the_tests_never_touch_a_persons_settings(tmp_path)
     assert not [p for p in written if "lrlab" in str(p)], written
     # --settings FILE: that file, and nothing else, holds what the window remembers
     store = tmp_path / "store.ini"
-    result = subprocess.run([sys.executable, "main.py", "gui", str(experiment), "--settings", str(store), "--quit"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=180,
-                            env={**environment, "QT_QPA_PLATFORM": "offscreen", **env})
+    result = gui(experiment, "--settings", store, "--quit", env=env, unset=["LRLAB_SETTINGS"])
     assert result.returncode == 0, result.stderr
     assert str(experiment) in store.read_text()  # its Open Recent
     assert not [p for p in home.rglob("*") if p.is_file() and "lrlab" in str(p)] if home.exists() else True
