@@ -36,6 +36,9 @@ def _gui_arguments(parser) -> None:
     # Mirrors gui.app.add_arguments without importing Qt for the headless commands.
     parser.add_argument("experiment", nargs="?", help="an experiment file to open")
     parser.add_argument("--preset", metavar="NAME", help="open a preset instead of a file")
+    parser.add_argument("--guide", nargs="?", const="", metavar="PAGE",
+                        help="open the Guide in front, at PAGE (a number or a page's name; default: the first); "
+                             "with --autorun and no experiment, the page's experiment is loaded and run")
     parser.add_argument("--autorun", action="store_true", help="start training at once")
     parser.add_argument("--screenshot", metavar="PNG",
                         help="save a picture of the window (when training ends with --autorun, else once shown)")

@@ -1,5 +1,5 @@
-"""Opening the window: ``python main.py gui [EXPERIMENT.toml | --preset NAME] [--present] [--autorun]
-[--screenshot PNG] [--quit] [--size WxH] [--settings FILE]``.
+"""Opening the window: ``python main.py gui [EXPERIMENT.toml | --preset NAME] [--guide [PAGE]] [--present]
+[--autorun] [--screenshot PNG] [--quit] [--size WxH] [--settings FILE]``.
 
 Errors are reported like ``run``'s: an unknown preset or a file that cannot be read prints one
 ``error: path: message`` line and exits 2 before any window opens. An experiment that cannot
@@ -125,6 +125,15 @@ def run_app(args) -> int:
     raw, path, problem = read_experiment(args)
     if problem is not None:
         return _error(problem)
+    guide_page = getattr(args, "guide", None)
+    if guide_page:  # an unknown page is refused before any window opens, as an unknown preset is
+        from engine.errors import ExperimentError
+        from engine.guide import find_page, load_guide
+
+        try:
+            find_page(load_guide(), guide_page)
+        except ExperimentError as error:
+            return _error(str(error))
     from engine.errors import ExperimentError
     from engine.presets import list_presets
 
@@ -173,6 +182,11 @@ def run_app(args) -> int:
         window.presentation.switch(True, scale, fullscreen=size is None)
     elif scale is not None:
         window.presentation.choose_scale(scale)
+    if guide_page is not None:
+        from .guide_view import show_guide
+
+        # --autorun with nothing else to open runs the page's experiment, as its Load and run does
+        show_guide(window, guide_page or None, load=raw is None and bool(getattr(args, "autorun", False)))
     outcome = {"code": 0}
 
     def cannot_start() -> str | None:
