@@ -118,12 +118,12 @@ def test_load_and_run_opens_the_pages_experiment_in_the_window_and_trains_it(qtb
     qtbot.waitUntil(lambda: window.controller.state == SessionState.RUNNING, timeout=30_000)
     assert window.experiment == page.experiment  # as the forms hold it: step_order "scheduler_first" too
     assert window.side.current() is window.guide_dock  # the Guide stays in front of Live state
-    window.live.stop()
-    qtbot.waitUntil(lambda: window.controller.state == SessionState.STOPPED, timeout=30_000)
-    guide.next_page()  # the next page's run replaces the finished one
+    guide.next_page()  # the next page's run replaces the one still training
     qtbot.mouseClick(guide.run_button, Qt.MouseButton.LeftButton)
     assert window.document.raw == PAGES[16].raw
-    qtbot.waitUntil(lambda: window.controller.state == SessionState.RUNNING, timeout=30_000)
+    qtbot.waitUntil(lambda: window.controller.state == SessionState.RUNNING and window.controller.snapshot
+                    is not None and [r.name for r in window.controller.snapshot.runs]
+                    == [r.name for r in PAGES[16].experiment.runs], timeout=30_000)
     window.live.stop()
     qtbot.waitUntil(lambda: window.controller.state == SessionState.STOPPED, timeout=30_000)
 
