@@ -144,6 +144,19 @@ def test_the_engine_trains_as_torch_does_with_the_calls_reversed(case):
         assert len(notes) == 1 and "does not warn" in notes[0]
 
 
+@pytest.mark.parametrize("case", ["StepLR per epoch", "LambdaLR per step", "CosineAnnealingWarmRestarts fractional"])
+def test_the_predicted_schedule_is_the_trained_one(case):
+    from engine.preview import predict_schedule
+
+    optimizer, scheduler = CASES[case][:2]
+    exp = experiment([{"optimizer": optimizer, "scheduler": {**scheduler, "step_order": "scheduler_first"},
+                       "edits": [{"epoch": 2, "lr": 0.02}, {"step": 15, "lr": 0.01}]}],
+                     epochs=EPOCHS, samples=SAMPLES, batch_size=BATCH_SIZE)
+    _, (result,) = train(exp)
+    prediction = predict_schedule(exp, 0)
+    assert prediction.complete and prediction.results.step_lr.tolist() == result.step_lr.tolist()
+
+
 def test_the_schedules_first_value_is_skipped_and_the_default_order_is_torchs():
     optimizer, scheduler = {"type": "SGD", "lr": 0.1}, {"type": "StepLR", "step_size": 1, "gamma": 0.5}
     first = _run(optimizer, scheduler)
