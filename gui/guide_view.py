@@ -249,9 +249,12 @@ def install_guide(window) -> GuideView:
     """Add the Guide to ``window``'s side panel as its last tab (``window.guide``, ``window.guide_dock``).
 
     Call it after the window's side panel is made and before its menus are (View lists the side
-    panel's docks). The page keys work while the Guide's tab is in front; when a page's run
-    starts, the window brings Live state to the front, and the Guide is put back in front of it.
+    panel's docks); a window that has its Guide already keeps it. The page keys work while the
+    Guide's tab is in front; when a page's run starts, the window brings Live state to the front,
+    and the Guide is put back in front of it.
     """
+    if getattr(window, "guide", None) is not None:  # once per window
+        return window.guide
     guide = GuideView(load_and_run=lambda page: load_and_run(window, page))
     side = window.side
     front = side.current() or (side.docks[0] if side.docks else None)  # (None before the window shows)
@@ -279,7 +282,7 @@ def show_guide(window, page: str | None = None, *, load: bool = False) -> GuideV
     """The Guide in front (installed first if the window has none), at ``page`` (a number from 1 or a
     page's name, :func:`engine.guide.find_page`; ExperimentError naming ``--guide`` if there is none).
     ``load``: open the page's experiment in the window too (not started)."""
-    guide = getattr(window, "guide", None) or install_guide(window)
+    guide = install_guide(window)  # the window's own, or a new one
     if page is not None:
         guide.show_page(find_page(guide.pages, page))
     if load and guide.page is not None:

@@ -139,6 +139,7 @@ def test_the_keys_work_only_while_the_guide_is_in_front(qtbot, make_window):
     qtbot.waitUntil(lambda: not any(s.isEnabled() for s in guide.shortcuts))
     assert guide.index == 1
     assert window.guide_dock in window.side_docks  # View lists it, presentation mode restores it
+    assert install_guide(window) is guide and [d.windowTitle() for d in window.side_docks].count("Guide") == 1
 
 
 @pytest.mark.parametrize("present", [False, True], ids=["window", "presentation"])
