@@ -9,6 +9,7 @@ Everything waits on conditions (qtbot.waitUntil), never on fixed delays.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import threading
@@ -336,14 +337,42 @@ def test_predict_from_here_equals_what_the_run_then_does(qtbot, make_window, nam
 
 
 # -- the engine in its own process --------------------------------------------------------------------------
+# What the engine process imports before it is ready: a forkserver (a fresh interpreter, never
+# the Qt process) imports it once, and forks each engine process from there.
+ENGINE_MODULES = ["torch", "torch._dynamo", "engine.worker", "engine.torch_setup", "engine.session", "engine.parse",
+                  "engine.preview", "engine.trial", "engine.checkpoint", "engine.results", "engine.snapshot"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_forkserver_left():
+    """The forkserver (torch imported) ends with this module's tests, not with the test process."""
+    yield
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # (what multiprocessing's own tests call)
+    if stop is not None:
+        stop()
+
+
 @pytest.fixture
-def process_window(qtbot, tmp_path):
-    """A window whose engine is a spawned process (as the app runs it)."""
+def process_window(qtbot, tmp_path, monkeypatch):
+    """A window whose engine is a spawned process (as the app runs it). ``make(raw, forked=True)``:
+    every engine process of the test (the first and each restart) is forked from a forkserver that
+    has imported torch and the engine once, instead of a fresh interpreter importing them again:
+    still a process of its own (its pid, a SIGKILL, its exit code, the same pipe and messages), for
+    the tests of crashes and of closing; test_the_gui_never_touches_torch_objects_of_a_running_session
+    keeps the spawned one."""
     from gui.main_window import MainWindow
 
     windows = []
 
-    def make(raw: dict):
+    def make(raw: dict, forked: bool = False):
+        if forked:
+            forkserver = multiprocessing.get_context("forkserver")
+            forkserver.set_forkserver_preload(ENGINE_MODULES)
+            get_context = multiprocessing.get_context
+            monkeypatch.setattr(multiprocessing, "get_context",
+                                lambda method=None: forkserver if method == "spawn" else get_context(method))
         settings = QSettings(str(tmp_path / f"process{len(windows)}.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings, engine=EngineClient(mode="process"))
         windows.append(window)
@@ -432,7 +461,7 @@ def test_in_thread_mode_the_gui_thread_never_reads_the_sessions_torch_objects(qt
 
 
 def test_a_crashed_engine_is_shown_the_window_survives_and_start_trains_again(qtbot, process_window):
-    window = process_window(make_raw([{"optimizer": SGD}], epochs=300, samples=64, val_fraction=0.0))
+    window = process_window(make_raw([{"optimizer": SGD}], epochs=300, samples=64, val_fraction=0.0), forked=True)
     window.speed.setCurrentIndex(2)  # 10 epochs/s: a long run
     trigger(window, "start")
     qtbot.waitUntil(lambda: window.controller.snapshot is not None and window.controller.snapshot.position > 0,
@@ -461,7 +490,7 @@ def test_a_crashed_engine_is_shown_the_window_survives_and_start_trains_again(qt
 
 
 def test_after_a_crash_and_reset_start_becomes_possible_again(qtbot, process_window):
-    window = process_window(make_raw([{"optimizer": SGD}], epochs=300, samples=64, val_fraction=0.0))
+    window = process_window(make_raw([{"optimizer": SGD}], epochs=300, samples=64, val_fraction=0.0), forked=True)
     window.speed.setCurrentIndex(2)
     trigger(window, "start")
     qtbot.waitUntil(lambda: window.controller.snapshot is not None and window.controller.snapshot.position > 0,
@@ -476,7 +505,7 @@ def test_after_a_crash_and_reset_start_becomes_possible_again(qtbot, process_win
 
 
 def test_the_results_kept_after_a_crash_can_be_exported(qtbot, process_window, tmp_path):
-    window = process_window(make_raw([{"optimizer": SGD}], epochs=300, samples=64, val_fraction=0.0))
+    window = process_window(make_raw([{"optimizer": SGD}], epochs=300, samples=64, val_fraction=0.0), forked=True)
     window.speed.setCurrentIndex(2)
     trigger(window, "start")
     qtbot.waitUntil(lambda: window.controller.snapshot is not None and window.controller.snapshot.position > 0,
@@ -511,7 +540,7 @@ def test_closing_while_a_heavy_check_runs_leaves_no_engine_thread(qtbot, make_wi
 
 
 def test_closing_while_a_heavy_check_runs_ends_the_engine_process(qtbot, process_window):
-    window = process_window(small())
+    window = process_window(small(), forked=True)
     answers = Answers(window)
     window.load_raw(heavy_raw(epochs=4000), None, "heavy")
     request = window.validator.request
@@ -594,7 +623,7 @@ def test_stop_during_a_slow_step_says_it_waits_for_the_step_then_stops(qtbot, ma
 
 def test_closing_during_a_slow_step_hides_at_once_and_ends_the_engine_without_waiting_for_it(qtbot,
                                                                                                process_window):
-    window = process_window(slow_step_raw())
+    window = process_window(slow_step_raw(), forked=True)
     process = window.controller.client.process
     assert window.start()
     wait_state(qtbot, window, SessionState.RUNNING)
