@@ -433,9 +433,7 @@ def install_finder(window) -> FinderView:
     from engine.status import SessionState
 
     view = FinderView(window.controller.client, window.document)
-    dock = window.side._dock("Find lr", view)
-    window.tabifyDockWidget(window.side.docks[-1], dock)
-    window.side.docks.append(dock)  # (window.side_docks is this list: presentation mode folds it too)
+    dock = window.side.add_tab("Find lr", view)
     window.finder, window.finder_dock = view, dock
     view.forms = _FormsFollow(window, view)
     window.setup.run_selected.connect(view.select_run)

@@ -257,13 +257,7 @@ def install_guide(window) -> GuideView:
         return window.guide
     guide = GuideView(load_and_run=lambda page: load_and_run(window, page))
     side = window.side
-    front = side.current() or (side.docks[0] if side.docks else None)  # (None before the window shows)
-    dock = side._dock("Guide", guide)
-    if side.docks:
-        window.tabifyDockWidget(side.docks[-1], dock)
-    if front is not None:
-        front.raise_()  # the tab in front stays in front (show_guide brings the Guide there)
-    side.docks.append(dock)  # window.side_docks is this list: presentation mode and View see it
+    dock = side.add_tab("Guide", guide)  # (show_guide brings it to the front)
     dock.visibilityChanged.connect(guide.set_keys_active)
     guide.set_keys_active(False)
     window.guide, window.guide_dock, window.guide_started = guide, dock, False

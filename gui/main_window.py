@@ -26,6 +26,8 @@ from .document import MERGED, ExperimentDocument, default_experiment
 from .engine_client import EngineClient
 from .examples_panel import ExamplesPanel, preset_entries
 from .file_actions import FileActions
+from .finder_view import install_finder
+from .guide_view import install_guide
 from .live_view import LiveView
 from .plot_area import PlotArea
 from .plot_controls import PlotControls
@@ -75,6 +77,8 @@ class MainWindow(QMainWindow):
                                      ("Live state", self.state), ("Code", self.code)])
         self.side_docks = self.side.docks
         self.examples_dock, self.setup_dock, self.state_dock, self.code_dock = self.side_docks
+        self.controller.started.connect(self._started)  # first: it raises Live state, the Guide's slot may not
+        install_guide(self), install_finder(self)  # self.guide / self.finder and their docks, as the last tabs
         self.presentation = Presentation(self)
         self.files = FileActions(self, self.document)
         self.live = LiveView(self)
@@ -95,7 +99,6 @@ class MainWindow(QMainWindow):
         self.examples.open_requested.connect(self.open_preset)
         self.document.subscribe(self._document_changed)
         self.controller.state_changed.connect(self._state_changed)
-        self.controller.started.connect(self._started)
         self.controller.refused.connect(self._refused)
         self.controller.engine_ready.connect(lambda _: update_controls(self))
         self.validator.verdict.connect(self._verdict)

@@ -22,7 +22,7 @@ from PySide6.QtCore import QSettings
 
 __all__ = ["ENV_VAR", "APP", "open_settings", "restore_window", "save_window", "LAYOUT_VERSION"]
 
-LAYOUT_VERSION = 4  # bump when docks or toolbars change, so an old saved layout is not applied
+LAYOUT_VERSION = 5  # bump when docks or toolbars change, so an old saved layout is not applied
 
 APP = "lrlab"
 ENV_VAR = "LRLAB_SETTINGS"

@@ -67,6 +67,18 @@ class SidePanel(QObject):
         self.window.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, dock)
         return dock
 
+    def add_tab(self, title: str, widget: QWidget) -> QDockWidget:
+        """A panel added after the window's own (the Guide, Find lr), as their last tab; the tab in
+        front stays in front."""
+        front = self.current() or (self.docks[0] if self.docks else None)  # (None before the window shows)
+        dock = self._dock(title, widget)
+        if self.docks:
+            self.window.tabifyDockWidget(self.docks[-1], dock)
+        if front is not None:
+            front.raise_()
+        self.docks.append(dock)  # the window's side_docks is this list: presentation mode and View see it
+        return dock
+
     def scale(self) -> float:
         presentation = getattr(self.window, "presentation", None)
         return presentation.scale if presentation is not None and presentation.active else 1.0

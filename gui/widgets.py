@@ -163,6 +163,9 @@ class ElidedLabel(QLabel):
         painter.end()
 
 
+TAB_PADDING = 12  # px beside a tab's title, both sides together
+
+
 class LabStyle(QProxyStyle):
     """The platform's style, but a combo box takes the wheel only when it has focus."""
 
@@ -170,6 +173,13 @@ class LabStyle(QProxyStyle):
         if hint == QStyle.StyleHint.SH_ComboBox_AllowWheelScrolling:
             return int(widget is not None and widget.hasFocus())
         return super().styleHint(hint, option, widget, returnData)
+
+    def pixelMetric(self, metric, option=None, widget=None):  # noqa: N802
+        if metric == QStyle.PixelMetric.PM_TabBarTabHSpace:
+            # The side panel has six tabs (Examples .. Find lr): with the platform's padding (about
+            # 24 px a tab) their titles do not fit a 1024-px projector's panel in presentation mode.
+            return TAB_PADDING
+        return super().pixelMetric(metric, option, widget)
 
     def polish(self, target):
         if isinstance(target, (QComboBox, QAbstractSpinBox)):
