@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import Experiment
-from .recorder import Event, RunRecorder, RunResults
+from .recorder import Event, RunRecorder, RunResults, compact
 from .registry import SCHEDULERS
 from .run import ScheduleProbe
 from .status import RunStatus
@@ -126,8 +126,9 @@ class SchedulePrediction:
                          f"of {experiment.total_steps}")
         if probe.status != RunStatus.RUNNING:
             notes.append(probe.recorder.events[-1].detail)
-        return Prediction(results, complete=self.t == self.probed.total_steps and probe.status == RunStatus.RUNNING,
-                          note="; ".join(notes))
+        # kept for the whole run (the engine's cache, the window): columns without information cost no rows
+        complete = self.t == self.probed.total_steps and probe.status == RunStatus.RUNNING
+        return Prediction(compact(results), complete=complete, note="; ".join(notes))
 
 
 def predict_schedule(experiment: Experiment, index: int, max_steps: int = MAX_PREVIEW_STEPS) -> Prediction:
@@ -223,4 +224,4 @@ def predict_from_stages(experiment: Experiment, index: int, state: dict, t: int,
         notes.append(probe.recorder.events[-1].detail)
     # A run that has finished is complete with nothing left to predict.
     complete = position >= probed.total_steps and probe.status in (RunStatus.RUNNING, RunStatus.FINISHED)
-    return Prediction(results, complete=complete, note="; ".join(notes))
+    return Prediction(compact(results), complete=complete, note="; ".join(notes))

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Event", "GrowingTable", "RunRecorder", "RunResults"]
+__all__ = ["Event", "GrowingTable", "RunRecorder", "RunResults", "compact", "counting"]
+
+COMPACT_ROWS = 256  # shorter columns travel as they are (a published chunk of new rows is ~50)
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,95 @@ class RunResults:
     val_loss: np.ndarray      # (m,), NaN without a validation set
     epoch_lr: np.ndarray      # (m, groups): lr of each group's first step in that epoch
     events: list[Event]
+
+    def __reduce__(self):
+        # Sent to the window (predictions of a whole run, exports): columns that are a count, an
+        # epoch of a count, or one row repeated travel as a few numbers and arrive as read-only
+        # views of shared arrays (see compact()), not as rows.
+        return _rebuilt, (self.name, *_packed_columns(self), list(self.events))
+
+
+_COLUMNS = ("step", "step_epoch", "step_loss", "step_lr", "step_momentum", "epoch", "train_loss", "val_loss",
+            "epoch_lr")
+_COUNTING = np.arange(0, dtype=np.int64)
+_EPOCHS: dict[int, np.ndarray] = {}
+
+
+def counting(stop: int) -> np.ndarray:
+    """0, 1, ..., stop - 1 as int64: read-only, one array for every column that is a count."""
+    global _COUNTING
+    if stop > len(_COUNTING):
+        _COUNTING = np.arange(max(1 << max(stop - 1, 1).bit_length(), 4096), dtype=np.int64)
+        _COUNTING.flags.writeable = False
+    return _COUNTING[:stop]
+
+
+def _epochs_of(stop: int, steps_per_epoch: int) -> np.ndarray:
+    """step // steps_per_epoch for steps 0 .. stop - 1: read-only and shared, as :func:`counting`."""
+    epochs = _EPOCHS.get(steps_per_epoch)
+    if epochs is None or stop > len(epochs):
+        counting(stop)
+        epochs = _COUNTING // steps_per_epoch
+        epochs.flags.writeable = False
+        if len(_EPOCHS) >= 8:
+            _EPOCHS.clear()
+        _EPOCHS[steps_per_epoch] = epochs
+    return epochs[:stop]
+
+
+def _packed(a: np.ndarray, first_step: int | None = None):
+    """``a``, or what it is in a few numbers: ("count", start, n, dtype), ("epoch", start, n, k, dtype)
+    (the epochs of steps ``start`` .. ``start + n - 1`` at ``k`` steps an epoch) or ("same", row, shape)."""
+    n = len(a)
+    if n < COMPACT_ROWS or a.dtype.kind not in "iuf":
+        return a
+    if a.ndim == 1 and a.dtype.kind in "iu":
+        start = int(a[0])
+        if start >= 0 and a[-1] == start + n - 1 and np.array_equal(a, counting(start + n)[start:]):
+            return ("count", start, n, a.dtype.str)
+        changes = np.flatnonzero(np.diff(a))
+        if first_step is not None and first_step >= 0 and len(changes) and a[changes[0] + 1] > 0:
+            k = (first_step + int(changes[0]) + 1) // int(a[changes[0] + 1])  # the step the next epoch begins at
+            if k > 0 and np.array_equal(a, _epochs_of(first_step + n, k)[first_step:]):
+                return ("epoch", first_step, n, k, a.dtype.str)
+    rows = a.reshape(n, -1)
+    first = rows[0]
+    if np.array_equal(rows, np.broadcast_to(first, rows.shape), equal_nan=True):
+        return ("same", first.copy(), a.shape)
+    return a
+
+
+def _unpacked(spec) -> np.ndarray:
+    if isinstance(spec, np.ndarray):
+        return spec
+    if spec[0] == "count":
+        _, start, n, dtype = spec
+        return counting(start + n)[start:].astype(dtype, copy=False)
+    if spec[0] == "epoch":
+        _, start, n, k, dtype = spec
+        return _epochs_of(start + n, k)[start:].astype(dtype, copy=False)
+    _, row, shape = spec
+    return np.broadcast_to(row.reshape(shape[1:]) if len(shape) > 1 else row.reshape(()), shape)
+
+
+def _rebuilt(name, *columns_and_events) -> "RunResults":
+    *columns, events = columns_and_events
+    return RunResults(name, *(_unpacked(c) for c in columns), events)
+
+
+def _packed_columns(results: "RunResults") -> list:
+    step = results.step
+    first = int(step[0]) if len(step) and step.dtype.kind in "iu" else -1
+    if first < 0 or not np.array_equal(step, counting(first + len(step))[first:]):
+        first = None  # not a count of steps: the epoch column is not the epochs of one
+    return [_packed(getattr(results, c), first if c == "step_epoch" else None) for c in _COLUMNS]
+
+
+def compact(results: "RunResults") -> "RunResults":
+    """The same results with every column that is a count, an epoch of a count, or one row repeated
+    replaced by a read-only view that costs no rows (a preview kept for a whole run, the window's
+    copy of it): what :meth:`RunResults.__reduce__` does when they are sent."""
+    return _rebuilt(results.name, *(_unpacked(c) for c in _packed_columns(results)), results.events)
 
 
 class RunRecorder:

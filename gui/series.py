@@ -6,7 +6,8 @@ frame. This is the window's only copy of the results: plots read views of it.
 
 Per step only what is measured is kept (the loss, each group's lr, the momentum): a run's
 steps are numbered 0, 1, 2, ... without a gap, so the step and epoch columns are views of
-:func:`positions` and :func:`epoch_of_step`, one array for every run instead of two per run.
+:func:`positions` and :func:`epoch_of_step`, one array for every run instead of two per run;
+an lr or momentum that does not move is one row and a count (:class:`SameRows`).
 """
 
 from __future__ import annotations
@@ -45,14 +46,49 @@ def epoch_of_step(n: int, steps_per_epoch: int) -> np.ndarray:
     return epochs[:n]
 
 
+class SameRows:
+    """A column group that is one row repeated until a row differs (a momentum that never moves,
+    the lr of a run without a scheduler): kept as that row and a count, read as a read-only
+    broadcast view; the first different row turns it into a :class:`GrowingTable`."""
+
+    def __init__(self, columns: int):
+        self.row: np.ndarray | None = None
+        self.table: GrowingTable | None = None
+        self.columns = columns
+        self.n = 0
+
+    def extend(self, row: int, array: np.ndarray) -> None:
+        if not len(array):
+            return
+        if self.table is None:
+            if self.row is None:
+                self.row = array[0].copy()
+            if (row == self.n and array.shape[1] == len(self.row)
+                    and np.array_equal(array, np.broadcast_to(self.row, array.shape), equal_nan=True)):
+                self.n = row + len(array)
+                return
+            self.table = GrowingTable(max(self.columns, len(self.row)))
+            if self.n:
+                self.table.extend(0, np.broadcast_to(self.row, (self.n, len(self.row))))
+        self.table.extend(row, array)
+        self.columns = self.table.columns
+
+    def view(self, rows: int) -> np.ndarray:
+        if self.table is not None:
+            return self.table.view(rows)
+        if self.row is None:
+            return np.empty((0, self.columns))
+        return np.broadcast_to(self.row, (rows, len(self.row)))
+
+
 class RunSeries:
     def __init__(self, name: str = "", steps_per_epoch: int = 1):
         self.name = name
         self.steps_per_epoch = steps_per_epoch
         self.n_steps = self.n_epochs = 0
         self._step_loss = GrowingTable(1)
-        self._step_lr = GrowingTable(1)
-        self._step_momentum = GrowingTable(1)
+        self._step_lr = SameRows(1)        # a row and a count while it does not change
+        self._step_momentum = SameRows(1)
         self._epochs = GrowingTable(3)
         self._epoch_lr = GrowingTable(1)
         self.events: list[Event] = []

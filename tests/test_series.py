@@ -70,3 +70,35 @@ def test_recorder_refuses_a_step_out_of_order_rather_than_number_rows_wrongly():
         recorder.record_step(2, 0, 1.0, (0.1,), ())
     snap = recorder.snapshot()
     assert snap.step.tolist() == [0] and snap.step_epoch.tolist() == [0]
+
+
+def test_an_lr_or_momentum_that_never_moves_is_one_row_until_one_differs():
+    series = RunSeries("r", steps_per_epoch=5)
+    part = _part(0, 400, 5, groups=2)
+    part.step_momentum[:] = 0.9
+    part.step_lr[:] = 0.01  # no scheduler: the lr stays
+    series.append(part)
+    got = series.results()
+    assert got.step_lr.strides[0] == 0 and got.step_momentum.strides[0] == 0  # one row, not 400
+    assert np.array_equal(got.step_lr, np.full((400, 2), 0.01)) and not got.step_lr.flags.writeable
+    moved = _part(400, 10, 5, groups=2)
+    moved.step_momentum[:] = 0.9
+    moved.step_momentum[3, 1] = 0.5  # the first different row: from here on rows are kept
+    moved.step_lr[:] = 0.01
+    series.append(moved)
+    got = series.exact()
+    assert np.array_equal(got.step_momentum[:400], np.full((400, 2), 0.9))
+    assert np.array_equal(got.step_momentum[400:], moved.step_momentum)
+    assert got.step_lr.shape == (410, 2) and (got.step_lr == 0.01).all()
+
+
+def test_a_group_added_under_a_steady_lr_keeps_nan_before_it():
+    series = RunSeries("r", steps_per_epoch=5)
+    part = _part(0, 20, 5, groups=1)
+    part.step_lr[:] = 0.1
+    series.append(part)
+    wider = _part(20, 5, 5, groups=2)
+    wider.step_lr[:] = 0.1
+    series.append(wider)
+    lr = series.exact().step_lr
+    assert lr.shape == (25, 2) and np.isnan(lr[:20, 1]).all() and (lr[20:, 1] == 0.1).all() and (lr[:, 0] == 0.1).all()
