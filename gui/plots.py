@@ -26,7 +26,7 @@ from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
 
 from engine.preview import Prediction
-from engine.recorder import RunResults
+from engine.recorder import GrowingTable, RunResults
 
 from .plot_style import (
     BACKGROUND,
@@ -495,15 +495,17 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         if not self.smoothing or len(values) == 0:
             return values
         alpha = 1.0 - self.smoothing
-        done, cached = self._ema_cache.get(key, (0, np.empty(0)))
-        if done > len(values):
-            done, cached = 0, np.empty(0)
+        done, table = self._ema_cache.get(key, (0, None))
+        if table is None or done > len(values):
+            done, table = 0, GrowingTable(1)
         if done < len(values):
-            head = values[done:] if done == 0 else np.concatenate([[cached[-1]], values[done:]])
+            # only the new rows are smoothed and appended (a copy of the whole curve per frame
+            # would cost a million-step run 8 MB of garbage a frame)
+            head = values[done:] if done == 0 else np.concatenate([table.view(done)[-1], values[done:]])
             tail = ema(head, alpha)
-            cached = tail if done == 0 else np.concatenate([cached, tail[1:]])
-            self._ema_cache[key] = (len(values), cached)
-        return cached
+            table.extend(done, (tail if done == 0 else tail[1:]).reshape(-1, 1))
+            self._ema_cache[key] = (len(values), table)
+        return table.view(len(values))[:, 0]
 
     def redraw(self, *, predictions: bool = True, part: str | None = None) -> None:
         """Hand the curves their data; ``predictions=False`` when only training results are new.

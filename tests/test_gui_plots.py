@@ -58,6 +58,18 @@ def test_smoothing_is_an_exponential_moving_average(panel):
     assert np.allclose(panel.runs[0].train.yData, ema(r.train_loss, 0.1))
 
 
+def test_smoothing_a_growing_curve_equals_smoothing_it_whole(panel):
+    from gui.plots import ema
+
+    values = np.random.default_rng(0).random(5000)
+    panel.set_options(smoothing=0.9)
+    for n in (1, 2, 700, 701, 4096, 5000):  # as the rows arrive, frame after frame
+        got = panel._smoothed(("run", "step"), values[:n])
+    alpha = 1.0 - 0.9  # the weight of the newest value, as the panel computes it
+    assert np.array_equal(got, ema(values, alpha))
+    assert np.array_equal(panel._smoothed(("run", "step"), values[:10]), ema(values[:10], alpha))  # a new run
+
+
 def test_prediction_and_log_axes(panel):
     exp, (r,) = trained()
     panel.set_runs(["a"], exp.steps_per_epoch)
