@@ -87,6 +87,66 @@ class GrowingTable:
         return self.data[:rows, :self.columns]
 
 
+def _same_row(a: tuple, b: tuple) -> bool:
+    """Equal, a NaN equal to a NaN (``==`` on tuples says so only when it is the same NaN object)."""
+    return len(a) == len(b) and all(x == y or (x != x and y != y) for x, y in zip(a, b))
+
+
+class Stairs:
+    """Rows that mostly repeat the row before (an lr that changes once an epoch or never, a momentum
+    that never moves): kept as the rows where they change, read back whole by :meth:`view`.
+
+    A schedule that changes every step (OneCycleLR per step) costs what a table would, plus a
+    row index per change; everything else costs a few rows a run.
+    """
+
+    def __init__(self, columns: int):
+        self.at = GrowingTable(1)            # the row each change begins at
+        self.values = GrowingTable(columns)  # the row from there on
+        self.changes = 0
+        self.rows = 0
+        self.last: tuple = ()
+
+    @property
+    def columns(self) -> int:
+        return self.values.columns
+
+    def append(self, values: tuple) -> None:
+        """The next row (``values`` as wide as :attr:`columns`; NaN as ``math.nan`` for "no value")."""
+        if values != self.last and not _same_row(values, self.last):
+            self.at.write(self.changes, (self.rows,))
+            self.values.write(self.changes, values)
+            self.changes += 1
+            self.last = values
+        self.rows += 1
+
+    def widen(self, columns: int) -> None:
+        self.values.widen(columns)
+        self.last = self.last + (math.nan,) * (columns - len(self.last))
+
+    def view(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Rows ``start`` .. ``stop - 1`` as one array (a copy)."""
+        stop = self.rows if stop is None else stop
+        rows = np.arange(start, max(stop, start))
+        which = np.searchsorted(self.at.view(self.changes)[:, 0], rows, side="right") - 1
+        return self.values.view(self.changes)[which] if self.changes else np.empty((len(rows), self.columns))
+
+    def fill(self, array: np.ndarray) -> None:
+        """Replace the contents with ``array``'s rows (a training-state file's table)."""
+        a = np.asarray(array, dtype=float)
+        if not len(a):
+            self.values.widen(a.shape[1])
+            self.changes = self.rows = 0
+            self.last = ()
+            return
+        same = (a[1:] == a[:-1]) | (np.isnan(a[1:]) & np.isnan(a[:-1]))
+        starts = np.concatenate([[0], np.flatnonzero(~same.all(axis=1)) + 1])
+        self.at.fill(starts.reshape(-1, 1).astype(float))
+        self.values.fill(a[starts])
+        self.changes, self.rows = len(starts), len(a)
+        self.last = tuple(math.nan if v != v else v for v in a[-1].tolist())
+
+
 @dataclass
 class RunResults:
     """A consistent copy of a run's results so far (what plots and CSV writers read)."""
@@ -209,8 +269,8 @@ class RunRecorder:
         self.n_steps = 0
         self.n_epochs = 0
         self._steps = GrowingTable(1)            # loss
-        self._step_lr = GrowingTable(groups)
-        self._step_momentum = GrowingTable(groups)
+        self._step_lr = Stairs(groups)           # as the rows where they change
+        self._step_momentum = Stairs(groups)
         self._epochs = GrowingTable(3)           # epoch, train_loss, val_loss
         self._epoch_lr = GrowingTable(groups)
         self.events: list[Event] = []
@@ -231,21 +291,16 @@ class RunRecorder:
             raise ValueError(f"{self.name}: step {step} (epoch {epoch}) recorded after step "
                              f"{self.first_step + row - 1}: steps go in order")
         steps = self._steps.data
-        if row >= steps.shape[0]:  # rare: grow every table, then write below
-            for table in (self._steps, self._step_lr, self._step_momentum):
-                table.write(row, ())
+        if row >= steps.shape[0]:  # rare: grow, then write below
+            self._steps.write(row, ())
             steps = self._steps.data
         steps[row, 0] = loss
-        lr_row = self._step_lr.data[row]
-        for g, lr in enumerate(lrs):
-            lr_row[g] = lr
-        if len(lrs) < len(lr_row):
-            lr_row[len(lrs):] = math.nan  # rows are allocated, not filled: unset columns are "no value"
-        momentum_row = self._step_momentum.data[row]
-        for g, m in enumerate(momenta or ()):
-            momentum_row[g] = m
-        if len(momenta or ()) < len(momentum_row):
-            momentum_row[len(momenta or ()):] = math.nan
+        groups = self._step_lr.columns
+        lrs = tuple(lrs)
+        self._step_lr.append(lrs if len(lrs) == groups else lrs + (math.nan,) * (groups - len(lrs)))
+        momenta = tuple(momenta or ())
+        self._step_momentum.append(momenta if len(momenta) == groups
+                                   else momenta + (math.nan,) * (groups - len(momenta)))
         self.n_steps = row + 1
 
     def record_epoch(self, epoch: int, train_loss: float, val_loss: float, lrs) -> None:
@@ -265,8 +320,7 @@ class RunRecorder:
         return RunResults(
             name=self.name,
             step=step, step_epoch=step // self.steps_per_epoch, step_loss=self._steps.view(n)[steps_from:, 0].copy(),
-            step_lr=self._step_lr.view(n)[steps_from:].copy(),
-            step_momentum=self._step_momentum.view(n)[steps_from:].copy(),
+            step_lr=self._step_lr.view(steps_from, n), step_momentum=self._step_momentum.view(steps_from, n),
             epoch=epochs[:, 0].astype(np.int64), train_loss=epochs[:, 1], val_loss=epochs[:, 2],
             epoch_lr=self._epoch_lr.view(m)[epochs_from:].copy(), events=self.events[events_from:k],
         )
@@ -278,8 +332,8 @@ class RunRecorder:
         return {
             "name": self.name, "groups": self.groups,
             "steps": torch.from_numpy(self._step_table()),
-            "step_lr": torch.from_numpy(self._step_lr.view(self.n_steps).copy()),
-            "step_momentum": torch.from_numpy(self._step_momentum.view(self.n_steps).copy()),
+            "step_lr": torch.from_numpy(self._step_lr.view()),
+            "step_momentum": torch.from_numpy(self._step_momentum.view()),
             "epochs": torch.from_numpy(self._epochs.view(self.n_epochs).copy()),
             "epoch_lr": torch.from_numpy(self._epoch_lr.view(self.n_epochs).copy()),
             "events": [list(e.as_tuple()) for e in self.events],

@@ -62,3 +62,32 @@ def test_short_columns_travel_as_they_are():
     sent = _results(0, COMPACT_ROWS - 1, 26)
     got = pickle.loads(pickle.dumps(sent, protocol=5))
     assert all(getattr(got, name).flags.writeable for name in COLUMNS)
+
+
+def test_the_recorder_keeps_an_lr_as_the_rows_where_it_changes_and_gives_back_every_row():
+    import math
+
+    from engine.recorder import RunRecorder
+
+    recorder = RunRecorder("r", groups=1, steps_per_epoch=4)
+    rows = []
+    for t in range(40):
+        lr = 0.1 * 0.5 ** (t // 8)  # StepLR: a change every 8 steps
+        if t == 20:
+            recorder.add_group()  # a group added mid-run: NaN before it
+        lrs = (lr,) if t < 20 else (lr, 0.01)
+        momenta = (0.9,) if t < 20 else (0.9, float("nan"))  # a NaN of its own: still no value
+        recorder.record_step(t, t // 4, float(t), lrs, momenta)
+        rows.append((lrs + (math.nan,))[:2])
+    got = recorder.snapshot()
+    assert np.array_equal(got.step_lr, np.array(rows), equal_nan=True)
+    assert np.array_equal(got.step_momentum[:20, 0], np.full(20, 0.9)) and np.isnan(got.step_momentum[:, 1]).all()
+    assert recorder._step_momentum.changes == 1  # a NaN is no change, whichever NaN object it is
+    assert recorder._step_lr.changes == 6  # 5 StepLR values + the added group, not 40 rows
+    assert np.array_equal(recorder.snapshot(steps_from=17).step_lr, got.step_lr[17:], equal_nan=True)
+    again = RunRecorder("r", groups=1, steps_per_epoch=4)
+    again.load_state_dict(recorder.state_dict())  # a training-state file: rows in, rows out
+    assert np.array_equal(again.snapshot().step_lr, got.step_lr, equal_nan=True)
+    assert again._step_lr.changes == recorder._step_lr.changes
+    again.record_step(40, 10, 40.0, (0.1 * 0.5 ** 4, 0.01), (0.9, float("nan")))
+    assert again._step_lr.changes == recorder._step_lr.changes  # the same lr after the resume: no new change
