@@ -19,8 +19,12 @@ qt-libs: $(STAMP)
 run: $(STAMP) qt-libs
 	$(PY) main.py
 
+# Two worker processes (pytest-xdist), each test isolated (its own tmp paths, settings file and
+# forked processes); `TEST_WORKERS=0 make test` runs them in one process, as plain `pytest` does.
+# worksteal: a worker that runs out of tests takes some of the other's (the slow ones are uneven).
+TEST_WORKERS ?= 2
 test: $(STAMP) qt-libs
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
