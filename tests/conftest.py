@@ -33,10 +33,16 @@ import pytest  # noqa: E402
 
 from engine.torch_setup import configure_torch  # noqa: E402
 
-# The whole suite runs torch as the app does (one intra-op thread: the CLI, the window and its
-# engine call the same function). With torch's default threads a busy 2-core machine makes
-# OpenMP's threads wait on each other: one bit-identity test took 23.8 s instead of 2.9 s.
-configure_torch()
+
+def pytest_configure(config):
+    """The whole suite runs torch as the app does (one intra-op thread: the CLI, the window and its
+    engine call the same function), set before any test module is imported. With torch's default
+    threads a busy 2-core machine makes OpenMP's threads wait on each other: one bit-identity test
+    took 23.8 s instead of 2.9 s. (pytest-xdist's controller runs no test: it does not import torch.)"""
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        return
+    configure_torch()
+
 
 # Widget tests leave Qt objects for the garbage collector, and engine tests train in worker
 # threads: an automatic collection there could destroy Qt objects off the GUI thread, which
