@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QComboBox, QStyle, QToolBar
 from engine.status import SessionState
 
 from .examples_panel import preset_entries
+from .guide_view import show_guide
 from .plot_controls import steady_width
 from .presentation import SCALES
 
@@ -66,6 +67,9 @@ def install_actions(w) -> None:
     w.remove_run_action = A("Remove Run", w.setup.remove_run)
     w.add_group_action = A("Add Param Group...", w.live.offer_add_group, "Ctrl+G",
                            "optimizer.add_param_group for a module the run does not train yet")
+    w.find_lr_action = A("Find lr...", lambda: _find_lr(w), "Ctrl+L",
+                         "learning-rate range test of the selected run (in the Find lr tab)")
+    w.guide_action = A("Guide", lambda: show_guide(w), "F1", "a guided walk through the article's examples")
     w.side_action = A("Side Panel", lambda: w.set_side_panel(not w.side.shown()), "F9",
                       "show or hide the examples, setup and live state")
     w.side_action.setCheckable(True)
@@ -80,6 +84,13 @@ def install_actions(w) -> None:
         getattr(w, name).setIcon(w.style().standardIcon(getattr(QStyle.StandardPixmap, icon)))
     _menus(w)
     _training_bar(w)
+
+
+def _find_lr(w) -> None:
+    """Runs > Find lr...: the range test of the run selected in Setup, in its tab."""
+    w.set_side_panel(True)
+    w.finder_dock.raise_()
+    w.finder.find()
 
 
 def _menus(w) -> None:
@@ -103,7 +114,7 @@ def _menus(w) -> None:
     runs = bar.addMenu("&Runs")
     runs.addActions([w.add_run_action, w.duplicate_run_action, w.remove_run_action])
     runs.addSeparator()
-    runs.addAction(w.add_group_action)
+    runs.addActions([w.add_group_action, w.find_lr_action])
     train = bar.addMenu("&Train")
     train.addActions([w.start_action, w.pause_action, w.step_action, w.stop_action, w.reset_action])
     view = bar.addMenu("&View")
@@ -119,6 +130,7 @@ def _menus(w) -> None:
     view.addSeparator()
     view.addActions([dock.toggleViewAction() for dock in w.side_docks])
     help_menu = bar.addMenu("&Help")
+    help_menu.addAction(w.guide_action)
     help_menu.addAction(_action(w, "Examples of the Article", lambda: (w.set_side_panel(True),
                                                                        w.examples_dock.raise_())))
     help_menu.addAction(_action(w, "About", lambda: _about(w)))
@@ -181,3 +193,4 @@ def update_controls(w) -> None:
     w.examples.setEnabled(idle)
     w.recent_menu.menuAction().setEnabled(idle and bool(w.files.recent()))
     w.add_group_action.setEnabled(bool(w.live.free_modules(w.setup.current)))
+    w.find_lr_action.setEnabled(ready and w.experiment is not None)  # (beside training too: between its steps)

@@ -438,3 +438,16 @@ def test_a_state_with_an_unknown_module_is_refused_and_the_window_goes_on(qtbot,
     assert "does not fit" in window.last_message[1]
     assert window.controller.state == SessionState.IDLE and window.start()  # still usable
     wait_state(qtbot, window, SessionState.FINISHED, timeout=60_000)
+
+
+def test_runs_find_lr_tests_the_selected_run_in_its_tab_and_help_opens_the_guide(qtbot, make_window):
+    window = make_window(small(epochs=4))
+    window.show()
+    qtbot.waitUntil(lambda: window.find_lr_action.isEnabled(), timeout=30_000)  # the engine is ready
+    window.setup.select_run(0)
+    window.find_lr_action.trigger()
+    assert window.side.current() is window.finder_dock
+    qtbot.waitUntil(lambda: window.finder.result is not None, timeout=60_000)
+    assert window.finder.run_index == 0 and len(window.finder.rows) >= 2
+    window.guide_action.trigger()
+    assert window.side.current() is window.guide_dock
