@@ -18,13 +18,22 @@ import html
 import re
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontDatabase, QKeySequence, QShortcut, QTextCursor, QTextFormat, QTextOption
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontDatabase,
+    QKeySequence,
+    QShortcut,
+    QTextBlockFormat,
+    QTextCursor,
+    QTextFormat,
+    QTextOption,
+)
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -48,6 +57,7 @@ NEXT_KEYS = ("PgDown", "Alt+Right")
 BACK_KEYS = ("PgUp", "Alt+Left")
 TITLE_SCALE = 1.3
 CONTEXT_LINES = 2      # lines of code shown above the page's focus line
+HANGING_INDENT = 4     # a code line too long for the panel goes on this many columns right of its indent
 FOCUS_BACKGROUND = "#fff3b0"
 WATCH_STYLE = "background: #fff8d6; border-left: 4px solid #e69f00; padding: 4px 6px;"
 
@@ -123,12 +133,23 @@ class GuideView(QWidget):
         self.run_button = QPushButton(style.standardIcon(QStyle.StandardPixmap.SP_MediaPlay), "Load and run", self)
         self.run_button.setToolTip("open this page's experiment in the window and start training it")
         self.run_button.clicked.connect(self.load_and_run)
-        self.code = QPlainTextEdit(self)
+        # The code wraps at the panel's width (nothing, the focus line's comment least of all, hides
+        # to the right on a projector), a long line going on under its own indent and a bit further.
+        self.code = QTextEdit(self)
         self.code.setReadOnly(True)
-        self.code.setWordWrapMode(QTextOption.WrapMode.NoWrap)
+        self.code.setAcceptRichText(False)
+        self.code.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
+        self.code.setWordWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        self.code.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.code.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
                                           | Qt.TextInteractionFlag.TextSelectableByKeyboard)
         self.highlighter = PythonHighlighter(self.code.document())
+        self._follow_focus = True  # until the person scrolls the code, its focus line stays in sight
+        self.code.verticalScrollBar().actionTriggered.connect(self._scrolled_by_hand)
+        self._refit = QTimer(self, singleShot=True, interval=0)
+        self._refit.timeout.connect(self._after_resize)
+        self.code.viewport().installEventFilter(self)
+        self.explanation.viewport().installEventFilter(self)
 
         # The explanation and the code share the height; a presenter drags the line between them.
         self.splitter = QSplitter(Qt.Orientation.Vertical, self)
@@ -168,8 +189,61 @@ class GuideView(QWidget):
         else:
             fixed.setPixelSize(base.pixelSize())
         self.code.setFont(fixed)
+        self.code.document().setDefaultFont(fixed)
         self.explanation.document().setDefaultFont(QFont(base))
         self.watch.setStyleSheet(WATCH_STYLE)  # a widget with a style sheet takes a new font only this way
+        if self.page is not None:
+            self._indent_code()
+            self._focus_code(self.page.focus_line)
+            self._fit_split()
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        # (a filter sees the resize before the text edit lays its text out anew: act after it)
+        if event.type() == QEvent.Type.Resize and self.page is not None and not self._refit.isActive():
+            self._refit.start()
+        return super().eventFilter(watched, event)
+
+    def _after_resize(self) -> None:
+        """Lines wrap anew: the explanation keeps its height and the focus line stays in sight
+        (unless the person scrolled the code themselves)."""
+        if self.page is None:
+            return
+        self._fit_split()
+        if self._follow_focus:
+            self._focus_code(self.page.focus_line)
+
+    def _scrolled_by_hand(self, _action: int) -> None:
+        self._follow_focus = False
+
+    def _indent_code(self) -> None:
+        """A wrapped line's continuation under its own indent plus HANGING_INDENT columns."""
+        column = self.code.fontMetrics().horizontalAdvance(" ")
+        cursor = QTextCursor(self.code.document())
+        cursor.beginEditBlock()
+        block = self.code.document().firstBlock()
+        while block.isValid():
+            text = block.text()
+            hang = (len(text) - len(text.lstrip(" ")) + HANGING_INDENT) * column
+            fmt = QTextBlockFormat()
+            fmt.setLeftMargin(hang)
+            fmt.setTextIndent(-hang)
+            cursor.setPosition(block.position())
+            cursor.setBlockFormat(fmt)
+            block = block.next()
+        cursor.endEditBlock()
+
+    def _fit_split(self) -> None:
+        """The explanation as tall as its text (at most half the height), the code the rest."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if total <= 0:
+            return
+        document = self.explanation.document()
+        document.setTextWidth(self.explanation.viewport().width())
+        wanted = int(document.size().height()) + 2 * self.explanation.frameWidth() + 4
+        top = max(min(wanted, total // 2), 3 * self.explanation.fontMetrics().lineSpacing())
+        if abs(sizes[0] - top) > 2:
+            self.splitter.setSizes([top, total - top])
 
     def changeEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().changeEvent(event)
@@ -192,7 +266,10 @@ class GuideView(QWidget):
         self.explanation.setHtml(explanation_html(page))
         self.watch.setText(f"<b>Watch:</b> {html.escape(page.watch, quote=False)}")
         self.code.setPlainText(page.code)
+        self._follow_focus = True
+        self._indent_code()
         self._focus_code(page.focus_line)
+        self._fit_split()
         self.index_box.setCurrentIndex(index)
         self.index_box.setToolTip(f"{self.index_box.currentText()}\n(page {index + 1} of {len(self.pages)}: "
                                   f"choose another here, or turn with {NEXT_KEYS[0]} / {BACK_KEYS[0]})")
@@ -213,7 +290,15 @@ class GuideView(QWidget):
         selection.cursor = cursor
         self.code.setExtraSelections([selection])
         self.code.setTextCursor(cursor)
-        self.code.verticalScrollBar().setValue(max(0, line - CONTEXT_LINES))
+        # a few lines of context above, but never more than a quarter of the view (wrapped lines are tall)
+        layout, document = self.code.document().documentLayout(), self.code.document()
+        focus = layout.blockBoundingRect(block).top()
+        context = focus - layout.blockBoundingRect(document.findBlockByNumber(max(0, line - CONTEXT_LINES))).top()
+        self.code.verticalScrollBar().setValue(int(focus - min(context, self.code.viewport().height() // 4)))
+
+    def first_visible_line(self) -> int:
+        """The number of the code line at the top of the code view."""
+        return self.code.cursorForPosition(self.code.viewport().rect().topLeft()).blockNumber()
 
     def next_page(self) -> None:
         if self.index < len(self.pages) - 1:

@@ -26,13 +26,29 @@ def shows(guide: GuideView, index: int) -> bool:
     return (guide.index == index and guide.title.text() == page.title
             and guide.code.toPlainText() == page.code
             and len(selection) == 1 and selection[0].cursor.blockNumber() == page.focus_line
-            and guide.code.firstVisibleBlock().blockNumber() <= page.focus_line
+            and guide.first_visible_line() <= page.focus_line
             and html.escape(page.watch, quote=False) in guide.watch.text()
             and all(" ".join(p.replace("`", "").split()[:4]) in guide.explanation.toPlainText()
                     for p in page.paragraphs)
             and guide.index_box.currentIndex() == index
             and guide.back_button.isEnabled() == (index > 0)
             and guide.next_button.isEnabled() == (index < len(PAGES) - 1))
+
+
+def code_read_whole(guide: GuideView) -> bool:
+    """Nothing of the code hides to the right, and the focus line is in sight, all of it."""
+    from PySide6.QtGui import QTextCursor
+
+    code = guide.code
+    block = code.document().findBlockByNumber(guide.page.focus_line)
+    start = code.cursorRect(QTextCursor(block))
+    end_cursor = QTextCursor(block)
+    end_cursor.movePosition(QTextCursor.MoveOperation.EndOfBlock)
+    end = code.cursorRect(end_cursor)
+    viewport = code.viewport().rect()
+    return (code.horizontalScrollBar().maximum() == 0
+            and code.document().size().width() <= viewport.width() + 1
+            and viewport.contains(start) and viewport.contains(end))
 
 
 @pytest.fixture
@@ -160,6 +176,7 @@ def test_every_page_is_legible_at_1024x768(qtbot, make_window, present):
         assert guide.code.font().pointSizeF() == pytest.approx(window.font().pointSizeF())
         assert guide.title.font().pointSizeF() > window.font().pointSizeF()
         assert guide.code.viewport().height() >= 4 * guide.code.fontMetrics().lineSpacing()
+        assert code_read_whole(guide), PAGES[index].name
     if present:
         window.presentation.switch(False)
 
@@ -177,3 +194,27 @@ def test_show_guide_can_open_the_pages_experiment_without_starting_it(qtbot, mak
     guide = show_guide(window, "14", load=True)  # installs the Guide when the window has none
     assert window.guide is guide and guide.page.name == PAGES[13].name
     assert window.document.raw == PAGES[13].raw and window.controller.state == SessionState.IDLE
+
+
+def test_a_long_line_wraps_under_its_own_indent_and_the_focus_stays_in_sight(qtbot, guide):
+    from PySide6.QtGui import QTextCursor
+
+    guide.resize(300, 700)  # a narrow panel: lines wrap
+    guide.show_page(15)  # the scheduler-first mistake: its focus line is a long comment
+    qtbot.waitUntil(lambda: code_read_whole(guide))
+    block = guide.code.document().findBlockByNumber(guide.page.focus_line)
+    assert block.layout().lineCount() > 1  # wrapped, not cut
+    indent = len(block.text()) - len(block.text().lstrip(" "))
+    first = guide.code.cursorRect(QTextCursor(block))
+    end = QTextCursor(block)
+    end.movePosition(QTextCursor.MoveOperation.EndOfBlock)
+    column = guide.code.fontMetrics().horizontalAdvance(" ")
+    first_x = first.left() + indent * column
+    assert guide.code.cursorRect(end).left() > first_x  # its last line goes on right of where it began
+    guide.resize(700, 700)  # wider: fewer lines, the focus line still in sight
+    qtbot.waitUntil(lambda: code_read_whole(guide))
+    guide.code.verticalScrollBar().triggerAction(guide.code.verticalScrollBar().SliderAction.SliderToMinimum)
+    guide.resize(320, 700)  # the person scrolled: the code stays where they put it
+    qtbot.waitUntil(lambda: guide.code.verticalScrollBar().value() == 0)
+    guide.next_page()  # a new page opens at its own focus line
+    qtbot.waitUntil(lambda: code_read_whole(guide))
