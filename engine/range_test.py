@@ -387,18 +387,23 @@ def _unique(name: str, taken: set[str]) -> str:
 def with_trial_runs(raw: dict, index: int, suggestions, reference_group: int = 0,
                     target: LrTarget | None = None) -> dict:
     """A copy of the raw experiment with one run per answered suggestion, and one at 10 x the
-    steepest (to show too high), each a copy of run ``index`` at that lr (see :func:`with_lr`)."""
-    picks = [(s.rule, s.lr) for s in suggestions if s.lr is not None]
+    steepest (to show too high), each a copy of run ``index`` at that lr (see :func:`with_lr`).
+    Rules that answer the same lr share one run, named after all of them (two identical runs
+    would train to the bit alike and hide each other)."""
+    picks: dict[float, list[str]] = {}
+    for s in suggestions:
+        if s.lr is not None:
+            picks.setdefault(s.lr, []).append(s.rule)
     steepest = next((s.lr for s in suggestions if s.rule == "steepest" and s.lr is not None), None)
     if steepest is not None:
-        picks.append(("10 x steepest", steepest * 10))
+        picks.setdefault(steepest * 10, []).append("10 x steepest")
     result = copy.deepcopy(raw)
     runs = result["runs"]
     base = runs[index]
     taken = {str(r.get("name", "")) for r in runs if isinstance(r, dict)}
-    for rule, lr in picks:
+    for lr, rules in picks.items():
         one = with_lr({"runs": [base]}, 0, lr, reference_group, target)["runs"][0]
-        one["name"] = _unique(f"{base.get('name', f'run {index + 1}')} @ {rule} {lr:.3g}", taken)
+        one["name"] = _unique(f"{base.get('name', f'run {index + 1}')} @ {', '.join(rules)} {lr:.3g}", taken)
         taken.add(one["name"])
         runs.append(one)
     return result

@@ -89,7 +89,12 @@ class GrowingTable:
 
 def _same_row(a: tuple, b: tuple) -> bool:
     """Equal, a NaN equal to a NaN (``==`` on tuples says so only when it is the same NaN object)."""
-    return len(a) == len(b) and all(x == y or (x != x and y != y) for x, y in zip(a, b))
+    if len(a) != len(b):
+        return False
+    for x, y in zip(a, b):
+        if x != y and (x == x or y == y):
+            return False
+    return True
 
 
 class Stairs:
@@ -114,9 +119,16 @@ class Stairs:
     def append(self, values: tuple) -> None:
         """The next row (``values`` as wide as :attr:`columns`; NaN as ``math.nan`` for "no value")."""
         if values != self.last and not _same_row(values, self.last):
-            self.at.write(self.changes, (self.rows,))
-            self.values.write(self.changes, values)
-            self.changes += 1
+            c = self.changes
+            if c < self.at.data.shape[0] and len(values) == self.values.data.shape[1]:
+                self.at.data[c, 0] = self.rows  # (per step for a per-step schedule: element writes are
+                row = self.values.data[c]       # several times faster than a numpy row assignment)
+                for g, value in enumerate(values):
+                    row[g] = value
+            else:  # rare: grow
+                self.at.write(c, (self.rows,))
+                self.values.write(c, values)
+            self.changes = c + 1
             self.last = values
         self.rows += 1
 

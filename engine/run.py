@@ -47,10 +47,16 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _torch_accepts(spec: ClassSpec, options: dict, path: str) -> None:
-    """Raise :class:`ExperimentError` at ``path`` if torch's own checks refuse ``options`` as a param
-    group's (its constructor's, e.g. SGD's nesterov without momentum): they are given to a throwaway
-    optimizer of the class, on a parameter of its own. Nothing of the run is touched."""
+def constructor_refusal(spec: ClassSpec, options: dict) -> str:
+    """What torch's constructor of the class says of ``options`` as a group's ("" when it takes
+    them; e.g. SGD's "Nesterov momentum requires a momentum and zero dampening"): they are given
+    to a throwaway optimizer on a parameter of its own. Nothing of the run is touched.
+
+    Only the constructor checks this: a value set in ``param_groups`` (an edit, or
+    ``add_param_group``) is not checked by torch, which steps with it as it is (SGD with
+    nesterov and momentum 0 steps as plain SGD). So an edit is not refused for it; the run
+    records a note saying so.
+    """
     kwargs = {k: v for k, v in options.items() if k in spec.torch_params}
     try:
         with warnings.catch_warnings():
@@ -58,7 +64,8 @@ def _torch_accepts(spec: ClassSpec, options: dict, path: str) -> None:
             spec.cls([torch.zeros(1, requires_grad=True)], **kwargs)
     except Exception as error:
         text = str(error).strip().splitlines()
-        raise ExperimentError(path, f"torch refused it: {text[0] if text else type(error).__name__}") from None
+        return text[0] if text else type(error).__name__
+    return ""
 
 
 class RunTrainer:
@@ -349,18 +356,14 @@ class RunTrainer:
 
         Each option's type and range is the registry's (checked when the edit was parsed); this
         checks the edit whole against the run as it is: the group exists and has every option,
-        torch's own checks accept each edited group as a whole (:func:`_torch_accepts`: SGD's
-        nesterov needs momentum; the lr and momentum it does not set are taken as configured,
-        not where a schedule moved them), and what a rebase scales is all there. An added group's
-        options are checked by torch the same way, over the optimizer's defaults.
+        and what a rebase scales is all there. What only torch's constructor refuses (SGD's
+        nesterov without momentum) is not refused: torch does not check ``param_groups``
+        (:func:`constructor_refusal`), and :meth:`apply_edit` says so in a note.
         """
         spec = OPTIMIZERS[self.config.optimizer.type]
         if edit.add_group is not None:
-            _torch_accepts(spec, {**self.optimizer.defaults, **edit.add_group.options}, "add_group")
             return
         groups = self.optimizer.param_groups
-        # what a schedule moves (a negative lr trains on, as in torch): torch checks the edit, not them
-        scheduled = {k for k in ("lr", spec.momentum_key) if k in self.optimizer.defaults}
         if edit.group is not None and not 0 <= edit.group < len(groups):
             raise ExperimentError("group", f"expected a group index from 0 to {len(groups) - 1}, got {edit.group}")
         for gi in range(len(groups)) if edit.group is None else (edit.group,):
@@ -368,10 +371,6 @@ class RunTrainer:
             for key in edit.options:
                 if key not in group:
                     raise ExperimentError(key, f"param_groups[{gi}] has no {key!r}: not an option of {spec.name}")
-            options = {**group, **edit.options}
-            for key in scheduled - set(edit.options):  # as configured, not where the schedule took it
-                options[key] = self.optimizer.defaults[key]
-            _torch_accepts(spec, options, "edit")
             if edit.rebase and self.scheduler is not None:
                 try:
                     rebase_targets(self.scheduler, self.config.scheduler, gi)
@@ -389,6 +388,7 @@ class RunTrainer:
             gi = len(self.optimizer.param_groups) - 1
             self._event(t, epoch, "add_group", gi, f"added param group {gi}: {edit.add_group.module}, "
                         f"lr {_fmt(self.optimizer.param_groups[gi]['lr'])}")
+            self._note_unchecked(t, epoch, gi, edit.add_group.options)
             return
         groups = self.optimizer.param_groups
         targets = range(len(groups)) if edit.group is None else (edit.group,)
@@ -402,6 +402,19 @@ class RunTrainer:
                 rebase_group(self.scheduler, self.config.scheduler, gi, group["lr"] / old_lr)
                 changes.append("scheduler rebased")
             self._event(t, epoch, "edit", gi, "; ".join(changes))
+            self._note_unchecked(t, epoch, gi, edit.options)
+
+    def _note_unchecked(self, t: int, epoch: int, gi: int, edited: dict) -> None:
+        """A note when torch's constructor would refuse group ``gi`` as edited (torch steps with it)."""
+        spec = OPTIMIZERS[self.config.optimizer.type]
+        group = self.optimizer.param_groups[gi]
+        # what a schedule moves (a negative lr trains on) is taken as configured: the edit is in question
+        options = {**group, **{k: self.optimizer.defaults[k] for k in ("lr", spec.momentum_key)
+                               if k and k in self.optimizer.defaults and k not in edited}}
+        refusal = constructor_refusal(spec, options)
+        if refusal:
+            self._event(t, epoch, "note", gi, f"torch's {spec.name}(...) would refuse param_groups[{gi}] as "
+                        f"edited ({refusal}); set in param_groups it is not checked, and torch steps with it")
 
     def _add_group(self, group: GroupConfig) -> None:
         self.optimizer.add_param_group(group_dict(self.model, group))

@@ -185,8 +185,9 @@ def run_app(args) -> int:
     if guide_page is not None:
         from .guide_view import show_guide
 
-        # --autorun with nothing else to open runs the page's experiment, as its Load and run does
-        show_guide(window, guide_page or None, load=raw is None and bool(getattr(args, "autorun", False)))
+        # with nothing else to open, the page's experiment is opened (the plots match the page), and
+        # --autorun runs it, as its Load and run does
+        show_guide(window, guide_page or None, load=raw is None)
     outcome = {"code": 0}
 
     def cannot_start() -> str | None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -39,9 +39,9 @@ from PySide6.QtWidgets import (
 )
 
 from engine.errors import ExperimentError
-from engine.files import replace_atomically
 from engine.range_test import MAX_ITERATIONS, MODES, RangeTestOptions, lr_targets, with_lr, with_trial_runs
 
+from .export_dialog import export_widget
 from .plot_style import BACKGROUND, PALETTE, TEXT
 
 __all__ = ["FinderView", "install_finder"]
@@ -539,41 +539,6 @@ class FinderView(QWidget):
                 return False
             path, scale = dialog.path(), dialog.scale()
         return export_widget(self.canvas, path, scale or 2.0)
-
-
-def export_widget(widget: QWidget, path: str, scale: float = 2.0) -> bool:
-    """Render ``widget`` to ``path``: PNG at ``scale``x (replaced whole or not at all), or SVG."""
-    if path.lower().endswith(".svg"):
-        from PySide6.QtSvg import QSvgGenerator
-
-        generator = QSvgGenerator()
-        generator.setFileName(path)
-        generator.setSize(widget.size())
-        generator.setViewBox(QRect(0, 0, widget.width(), widget.height()))
-        painter = QPainter(generator)
-        try:
-            widget.render(painter, QPoint())
-        finally:
-            ok = painter.end()
-        return ok
-    pixmap = QPixmap(widget.size() * scale)
-    pixmap.setDevicePixelRatio(scale)
-    pixmap.fill(Qt.GlobalColor.white)
-    painter = QPainter(pixmap)
-    try:
-        widget.render(painter, QPoint())
-    finally:
-        painter.end()
-
-    def write(tmp: Path) -> None:
-        if not pixmap.save(str(tmp), "PNG"):
-            raise OSError(f"cannot write {path} as PNG")
-
-    try:
-        replace_atomically(path, write)
-    except OSError:
-        return False
-    return True
 
 
 class _FormsFollow(QObject):

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPoint, QRect, Qt
-from PySide6.QtGui import QPainter, QPixmap, QTextDocument
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPixmap, QTextDocument
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
-from engine.files import replace_atomically
-
+from .export_dialog import export_widget, widget_picture
 from .plot_style import BACKGROUND, BADGE_DIFFERENT, BADGE_SAME, BADGE_WAITING, TEXT
 from .plots import PlotPanel
 
@@ -127,47 +126,10 @@ class PlotArea(QWidget):
     # -- pictures -----------------------------------------------------------------------------------
     def picture(self, scale: float = 2.0) -> QPixmap:
         """The legend, verdict and plots as drawn on screen, ``scale`` times as many pixels."""
-        canvas = self.canvas
         self.plots.end_hover()  # the readout box and the cursor follow the mouse: not in a picture
-        pixmap = QPixmap(canvas.size() * scale)
-        pixmap.setDevicePixelRatio(scale)
-        pixmap.fill(Qt.GlobalColor.white)
-        painter = QPainter(pixmap)
-        try:
-            canvas.render(painter, QPoint())
-        finally:
-            painter.end()
-        return pixmap
+        return widget_picture(self.canvas, scale)
 
     def export(self, path: str | Path, scale: float = 2.0) -> bool:
         """Write the plots to ``path``: PNG at ``scale``x, or SVG (vectors); True when written."""
-        path = str(path)
-        if path.lower().endswith(".svg"):
-            # Qt's own SVG generator: pyqtgraph's SVGExporter fails on this Qt's path syntax
-            # (pyqtgraph issue #3485), and this keeps the curves as vectors all the same.
-            from PySide6.QtSvg import QSvgGenerator
-
-            generator = QSvgGenerator()
-            generator.setFileName(path)
-            generator.setSize(self.canvas.size())
-            generator.setViewBox(QRect(0, 0, self.canvas.width(), self.canvas.height()))
-            generator.setTitle("lrlab plot")
-            painter = QPainter(generator)
-            try:
-                self.canvas.render(painter, QPoint())
-            finally:
-                ok = painter.end()
-            return ok
-        # Written beside the target and renamed into place: an existing picture is replaced whole
-        # or not at all.
-        picture = self.picture(scale)
-
-        def write(tmp: Path) -> None:
-            if not picture.save(str(tmp), "PNG"):
-                raise OSError(f"cannot write {path} as PNG")
-
-        try:
-            replace_atomically(path, write)
-        except OSError:
-            return False
-        return True
+        self.plots.end_hover()
+        return export_widget(self.canvas, path, scale)

@@ -129,9 +129,9 @@ def test_try_all_adds_a_run_per_suggestion_and_one_too_high(qtbot, view):
     answered = [s for s in view.result.suggestions if s.answered]
     view.try_all_button.click()
     runs = view.document.raw["runs"]
-    assert len(runs) == 3 + len(answered) + 1
     steepest = next(s.lr for s in answered if s.rule == "steepest")
-    assert [r["optimizer"]["lr"] for r in runs[3:]] == [s.lr for s in answered] + [10 * steepest]
+    lrs = list(dict.fromkeys([s.lr for s in answered] + [10 * steepest]))  # rules at one lr share a run
+    assert [r["optimizer"]["lr"] for r in runs[3:]] == lrs
     assert view.run.count() == len(runs)  # the run picker follows the document
     parse_experiment(view.document.raw)
 
