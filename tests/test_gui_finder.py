@@ -265,6 +265,7 @@ def test_a_test_running_when_another_experiment_opens_is_stopped_and_ignored(qtb
     old = view.request
     view.document.load(copy.deepcopy(RAW), name="again")
     assert not view.running and view.request != old and view.find_button.isEnabled()
+    view.iters.setValue(20)
     assert view.find()  # a new test, whose rows alone are drawn
     qtbot.waitUntil(lambda: view.result is not None, timeout=TIMEOUT)
     view.stop()
