@@ -216,12 +216,15 @@ def test_the_labels_never_cover_each_other_and_one_lr_has_one_label(qtbot, view,
     distinct = 1 + sum(np.log10(b) - np.log10(a) >= 0.02 for a, b in zip(lrs, lrs[1:]))
     assert len(view.labels()) == distinct  # suggestions at the same lr (steepest = steep here) share one
     assert view.shown_labels() == view.labels()  # a tall enough plot shows them all
-    rects = _scene_rects(view)
-    plot = view.plot.getPlotItem().getViewBox().sceneBoundingRect()
-    for i, a in enumerate(rects):
-        assert plot.adjusted(-1, -1, 1, 1).contains(a), (a, plot)  # inside the plot, none cut at its top
-        for b in rects[i + 1:]:
-            assert not a.intersects(b), (a, b)
+    box = view.plot.getPlotItem().getViewBox()
+
+    def placed_inside() -> bool:  # (re-placed once the plot has its range and size after the last rows)
+        rects, plot = _scene_rects(view), box.sceneBoundingRect()
+        return all(plot.adjusted(-1, -1, 1, 1).contains(a) for a in rects) and all(  # none cut at an edge
+            not a.intersects(b) for i, a in enumerate(rects) for b in rects[i + 1:])
+
+    qtbot.waitUntil(placed_inside)
+    plot = box.sceneBoundingRect()
     view.resize(600, 900)  # a taller plot: the labels stay stacked under its top
     taller = view.plot.getPlotItem().getViewBox()
 
