@@ -69,11 +69,12 @@ class Trained:
     scheduler: object
     train_losses: list[float] = field(default_factory=list)  # per epoch: the mean over the samples
     val_losses: list[float] = field(default_factory=list)    # per epoch, with a validation set
+    warnings: list[str] = field(default_factory=list)        # torch's warnings while training, once each
 
 
 def train(make_optimizer, *, epochs: int, make_scheduler=None, interval: str = "epoch", before=None,
           seed: int = 0, samples: int = 128, batch_size: int = 32, noise: float = 0.1,
-          val_fraction: float = 0.0, closure: bool = False) -> Trained:
+          val_fraction: float = 0.0, closure: bool = False, scheduler_first: bool = False) -> Trained:
     """Train ``make_optimizer(model)`` for ``epochs``; ``make_scheduler(optimizer)`` is stepped after
     every epoch (``interval = "epoch"``), every batch (``"step"``), or every batch ``i`` with
     ``scheduler.step(epoch + i / iters)`` (``"fractional"``, torch's CosineAnnealingWarmRestarts idiom).
@@ -81,7 +82,8 @@ def train(make_optimizer, *, epochs: int, make_scheduler=None, interval: str = "
     the validation set under ``torch.no_grad()``, after the epoch's last step).
     ``before(t, optimizer)`` runs before optimizer step ``t`` (edits of ``param_groups``).
     ``closure``: ``optimizer.step(closure)``, torch's idiom for LBFGS (the loss recorded is the one
-    ``step`` returns: the closure's first evaluation)."""
+    ``step`` returns: the closure's first evaluation). ``scheduler_first``: the common mistake,
+    ``scheduler.step()`` at the top of each epoch (or batch) instead of after its optimizer steps."""
     x_train, y_train, x_val, y_val = split(seed, samples, noise, val_fraction)
     model = net(seed)
     optimizer = make_optimizer(model)
@@ -90,15 +92,22 @@ def train(make_optimizer, *, epochs: int, make_scheduler=None, interval: str = "
     n = len(x_train)
     iters = math.ceil(n / batch_size)
     losses, lrs, train_losses, val_losses = [], [], [], []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    late = scheduler is not None and not scheduler_first  # stepped after the optimizer, as torch documents
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         for epoch in range(epochs):
+            if scheduler_first and interval == "epoch":
+                scheduler.step()
             perm = torch.randperm(n, generator=order)
             xs, ys = x_train[perm], y_train[perm]
             total = 0.0
             for i in range(iters):
                 if before is not None:
                     before(epoch * iters + i, optimizer)
+                if scheduler_first and interval == "step":
+                    scheduler.step()
+                elif scheduler_first and interval == "fractional":
+                    scheduler.step(epoch + i / iters)
                 lrs.append([g["lr"] for g in optimizer.param_groups])
                 x, y = xs[i * batch_size:(i + 1) * batch_size], ys[i * batch_size:(i + 1) * batch_size]
                 if closure:
@@ -116,9 +125,9 @@ def train(make_optimizer, *, epochs: int, make_scheduler=None, interval: str = "
                     optimizer.step()
                 losses.append(loss.item())
                 total += losses[-1] * len(x)
-                if scheduler is not None and interval == "step":
+                if late and interval == "step":
                     scheduler.step()
-                elif scheduler is not None and interval == "fractional":
+                elif late and interval == "fractional":
                     scheduler.step(epoch + i / iters)
             train_losses.append(total / n)
             if len(x_val):
@@ -126,6 +135,7 @@ def train(make_optimizer, *, epochs: int, make_scheduler=None, interval: str = "
                     val_losses.append(F.mse_loss(model(x_val), y_val).item())
             if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
                 scheduler.step(val_losses[-1])
-            elif scheduler is not None and interval == "epoch":
+            elif late and interval == "epoch":
                 scheduler.step()
-    return Trained(losses, lrs, model, optimizer, scheduler, train_losses, val_losses)
+    return Trained(losses, lrs, model, optimizer, scheduler, train_losses, val_losses,
+                   list(dict.fromkeys(str(w.message) for w in caught)))

@@ -1,7 +1,7 @@
 """``step_order = "scheduler_first"``: the mistake of calling ``scheduler.step()`` before ``optimizer.step()``.
 
 The engine must do exactly what torch does with that loop: the same lrs and losses, bit for bit,
-as a plain torch loop written here with the calls in that order (torch warns at the first
+as the plain torch loop of tests/plain_torch.py with the calls in that order (torch warns at the first
 ``scheduler.step()`` and the schedule runs one step ahead), with torch's warning recorded as a
 ``note`` event. The script ``main.py code`` writes for such a run puts the call where the
 mistake puts it and still writes the CLI's CSVs byte for byte; a training state saved from such
@@ -10,12 +10,8 @@ a run resumes to a straight run's results. ReduceLROnPlateau refuses the option,
 
 from __future__ import annotations
 
-import math
-import warnings
-
 import pytest
 import torch
-import torch.nn.functional as F
 from torch.optim import lr_scheduler as ls
 
 from engine.checkpoint import load_state, save_state
@@ -25,56 +21,10 @@ from engine.files import loads_experiment
 from engine.results import write_results
 from engine.session import TrainingSession
 from tests.engine_helpers import experiment, train
-from tests.plain_torch import net, order_generator, split
+from tests.plain_torch import train as plain_train
 from tests.test_codegen import _check
 
 SAMPLES, BATCH_SIZE, EPOCHS = 96, 16, 5  # 96 training samples (no validation set): 6 steps per epoch
-
-
-def scheduler_first_loop(make_optimizer, make_scheduler, *, interval: str, closure: bool = False):
-    """The mistake, written in plain torch: ``scheduler.step()`` at the top of each epoch (or of each
-    batch: ``interval`` "step", or "fractional" with ``step(epoch + i / iters)``), then the batches.
-
-    Returns each step's lrs and loss and the messages of the warnings torch gave.
-    """
-    x_train, y_train, _, _ = split(0, SAMPLES, 0.1, 0.0)
-    model = net(0)
-    optimizer = make_optimizer(model)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        scheduler = make_scheduler(optimizer)
-    order = order_generator(0)
-    n, iters = len(x_train), math.ceil(len(x_train) / BATCH_SIZE)
-    lrs, losses = [], []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        for epoch in range(EPOCHS):
-            if interval == "epoch":
-                scheduler.step()
-            perm = torch.randperm(n, generator=order)
-            xs, ys = x_train[perm], y_train[perm]
-            for i in range(iters):
-                if interval == "step":
-                    scheduler.step()
-                elif interval == "fractional":
-                    scheduler.step(epoch + i / iters)
-                lrs.append([g["lr"] for g in optimizer.param_groups])
-                x, y = xs[i * BATCH_SIZE:(i + 1) * BATCH_SIZE], ys[i * BATCH_SIZE:(i + 1) * BATCH_SIZE]
-                if closure:
-                    def evaluate(x=x, y=y):
-                        optimizer.zero_grad()
-                        loss = F.mse_loss(model(x), y)
-                        loss.backward()
-                        return loss
-
-                    losses.append(float(optimizer.step(evaluate).detach()))
-                else:
-                    optimizer.zero_grad()
-                    loss = F.mse_loss(model(x), y)
-                    loss.backward()
-                    optimizer.step()
-                    losses.append(loss.item())
-    return lrs, losses, list(dict.fromkeys(str(w.message) for w in caught))
 
 
 def sgd(model):
@@ -130,8 +80,11 @@ def _run(optimizer: dict, scheduler: dict, order: str = "scheduler_first"):
 @pytest.mark.parametrize("case", list(CASES))
 def test_the_engine_trains_as_torch_does_with_the_calls_reversed(case):
     optimizer, scheduler, make_optimizer, make_scheduler, interval = CASES[case]
-    lrs, losses, warned = scheduler_first_loop(make_optimizer, make_scheduler, interval=interval,
-                                               closure=optimizer["type"] == "LBFGS")
+    # (plain_train records torch's warnings from the loop only, not the constructors')
+    plain = plain_train(make_optimizer, epochs=EPOCHS, make_scheduler=make_scheduler, interval=interval,
+                        samples=SAMPLES, batch_size=BATCH_SIZE, closure=optimizer["type"] == "LBFGS",
+                        scheduler_first=True)
+    lrs, losses, warned = plain.lrs, plain.losses, plain.warnings
     result = _run(optimizer, scheduler)
     assert result.step_lr.tolist() == lrs
     assert result.step_loss.tolist() == losses
