@@ -198,11 +198,11 @@ class RangeTest:
             for i in range(options.num_iter):
                 b = i % per_epoch
                 if b == 0:  # the run's next epoch: its order from the run's generator
-                    trainer._shuffle(torch.randperm(trainer.n_train, generator=trainer.generator))
+                    trainer.shuffle(torch.randperm(trainer.n_train, generator=trainer.generator))
                 x = trainer.epoch_x[b * batch_size:(b + 1) * batch_size]
                 y = trainer.epoch_y[b * batch_size:(b + 1) * batch_size]
                 lr = optimizer.param_groups[self.reference_group]["lr"]
-                loss = trainer._train(x, y)  # the run's own step: zero_grad, forward, backward, step
+                loss = trainer.train_batch(x, y)  # the run's own step: zero_grad, forward, backward, step
                 average = options.beta * average + (1 - options.beta) * loss
                 smoothed = average / (1 - options.beta ** (i + 1))
                 self.lr.append(float(lr))

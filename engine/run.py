@@ -167,7 +167,7 @@ class RunTrainer:
         momenta = [g[key][0] if key == "betas" else g[key] for g in groups] if key else ()
         start = i * self.batch_size
         x = self.epoch_x[start:start + self.batch_size]
-        loss = self._train(x, self.epoch_y[start:start + self.batch_size])
+        loss = self.train_batch(x, self.epoch_y[start:start + self.batch_size])
         self.recorder.record_step(t, epoch, loss, lrs, momenta)
         if len(self.gradient_checked) < len(groups):
             self._check_gradients(t, epoch)
@@ -244,7 +244,9 @@ class RunTrainer:
         self._next_edit_step = (self.edits[self.edit_position].at_step(self.steps_per_epoch)
                                 if self.edit_position < len(self.edits) else math.inf)
 
-    def _train(self, x: torch.Tensor, y: torch.Tensor) -> float:
+    def train_batch(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """One optimizer step on a batch, the run's own way (a closure for LBFGS); its loss. (The
+        range test steps the run with it too: engine/range_test.py.)"""
         optimizer, model = self.optimizer, self.model
         if self.closure_step:
             def closure():
@@ -262,14 +264,14 @@ class RunTrainer:
             optimizer.step()
         return value
 
-    def _shuffle(self, perm: torch.Tensor) -> None:
+    def shuffle(self, perm: torch.Tensor) -> None:
         """This epoch's order: the training set gathered once, so each batch is a cheap slice."""
         self.perm = perm
         self.epoch_x = self.dataset.x_train[perm]
         self.epoch_y = self.dataset.y_train[perm]
 
     def _begin_epoch(self, epoch: int, t: int) -> None:
-        self._shuffle(torch.randperm(self.n_train, generator=self.generator))
+        self.shuffle(torch.randperm(self.n_train, generator=self.generator))
         self.loss_sum = 0.0
         self.epoch_lrs = []
         if t == 0:
@@ -499,7 +501,7 @@ class RunTrainer:
             self.scheduler.load_state_dict(state["scheduler"])
         self.generator.set_state(state["generator"])
         if state["perm"] is not None:
-            self._shuffle(state["perm"])
+            self.shuffle(state["perm"])
         self.loss_sum = state["loss_sum"]
         self.epoch_lrs = list(state["epoch_lrs"])
         self.gradient_checked = set(state["gradient_checked"])
@@ -528,10 +530,10 @@ class ScheduleProbe(RunTrainer):
         super().__init__(experiment, index, dataset=None)
         self._batches = torch.empty(self.n_train, 0)
 
-    def _shuffle(self, perm: torch.Tensor) -> None:
+    def shuffle(self, perm: torch.Tensor) -> None:
         self.perm, self.epoch_x, self.epoch_y = perm, self._batches, self._batches
 
-    def _train(self, x: torch.Tensor, y: torch.Tensor) -> float:
+    def train_batch(self, x: torch.Tensor, y: torch.Tensor) -> float:
         return 0.0
 
     def validate(self) -> float:
@@ -566,4 +568,4 @@ class ScheduleProbe(RunTrainer):
         self.status = RunStatus(state["status"])
         self.epoch_lrs = list(state["epoch_lrs"])
         self.negative_groups = set(state.get("negative_groups", ()))
-        self._shuffle(torch.arange(self.n_train))  # mid-epoch, the probe's (empty) batches must exist
+        self.shuffle(torch.arange(self.n_train))  # mid-epoch, the probe's (empty) batches must exist
