@@ -19,9 +19,11 @@ __all__ = ["Event", "GrowingTable", "RunRecorder", "RunResults", "compact", "cou
 COMPACT_ROWS = 256  # shorter columns travel as they are (a published chunk of new rows is ~50)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Event:
-    """Something worth a marker: ``manual_decay``, ``edit``, ``add_group``, ``plateau``, ``diverged``, ..."""
+    """Something worth a marker: ``manual_decay``, ``edit``, ``add_group``, ``plateau``, ``diverged``, ...
+
+    Slotted: a long run has one per manual decay or plateau, in the engine and again in the window."""
 
     step: int
     epoch: int

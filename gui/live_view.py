@@ -106,6 +106,7 @@ class LiveView(QObject):
         self.recorded_seen = []
         self.effects = {}
         self.started_at, self.started_position = time.perf_counter(), 0
+        self.window.plots.new_session()  # the rows that come are another session's
         self.window.state.reset_events()
         self.window.state.clear_message()
 

@@ -3,8 +3,10 @@ momentum where a scheduler cycles it, and the difference between two compared ru
 
 Data arrive as :class:`RunResults` (views of the GUI's incremental copies) and
 predictions; nothing here runs per training step: the window redraws on a timer.
-Curves downsample (peak mode, so spikes stay visible) and clip to the view, so a million
-points stay smooth.
+A live curve gets about two points per pixel column (:mod:`gui.decimate`: peak mode, so spikes
+stay visible, computed from the rows new since the last frame), so a frame of a million-step run
+costs what its newest rows and the plot's width cost; a predicted curve, set once per prediction,
+is downsampled and clipped by pyqtgraph.
 
 What a room must be able to read is decided here too: an lr is drawn as the staircase it is
 (constant until the step that changes it), every run carries a marker shape of its own placed
@@ -21,13 +23,15 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QGraphicsItem
+from shiboken6 import isValid
 
 from engine.preview import Prediction
 from engine.recorder import GrowingTable, RunResults
 
+from .decimate import Changes, Difference, Peaks
 from .plot_style import (
     BACKGROUND,
     GRID_ALPHA,
@@ -98,7 +102,10 @@ def _clear(curve) -> None:
     curve.placed = None
 
 
-def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 2, alpha: int = 255, step=False):
+def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 2, alpha: int = 255, step=False,
+           live=True):
+    """A curve; ``live``: it grows while a run trains and is handed decimated points
+    (:meth:`PlotPanel._put`), otherwise (a prediction) pyqtgraph downsamples and clips it."""
     pen = pg.mkPen(pg.mkColor(color), width=width, style=style)
     pen.setColor(pg.mkColor(*pg.mkColor(color).getRgb()[:3], alpha))
     item = pg.PlotDataItem(pen=pen, connect="finite", stepMode="right" if step else None)
@@ -106,6 +113,10 @@ def _curve(plot, color: str, *, style=Qt.PenStyle.SolidLine, width: float = 2, a
     # pyqtgraph's default of five draws more than the eye can see, and drawing is the cost.
     item.opts["autoDownsampleFactor"] = 2.0
     plot.addItem(item)  # PlotItem.addItem applies the plot's downsampling and clip-to-view to the item
+    if live:
+        item.setDownsampling(ds=1, auto=False)
+        item.setClipToView(False)
+        item.peaks, item.changes = Peaks(), Changes()
     return item
 
 
@@ -123,8 +134,7 @@ def _marks(plot, index: int, size: float):
 
 
 def _floats(values: np.ndarray) -> np.ndarray:
-    """``values`` as floats for a curve: as they are when they already are (the window's step
-    columns are views of one shared array; a copy per curve and frame is what this avoids)."""
+    """``values`` as floats for a curve (a copy only when they are not)."""
     return values if values.dtype == np.float64 else values.astype(float)
 
 
@@ -267,7 +277,8 @@ class _RunItems:
             g = len(self.lr)
             style = GROUP_STYLES[g % len(GROUP_STYLES)]
             self.lr.append(_curve(self.panel.lr_plot, self.color, style=style, width=width, step=True))
-            predicted = _curve(self.panel.lr_plot, self.color, style=style, width=3 * width, alpha=55, step=True)
+            predicted = _curve(self.panel.lr_plot, self.color, style=style, width=3 * width, alpha=55, step=True,
+                               live=False)
             predicted.setZValue(-5)
             # It changes only when the experiment does: keep it as a pixmap instead of
             # re-rasterising a thick line of every step at every frame.
@@ -349,6 +360,14 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.epochs: int | None = None
         self.loss_plot.setLogMode(y=True)
         self._ema_cache: dict = {}
+        # What the decimation caches of live curves are keyed by (gui/decimate.py): a new
+        # generation whenever the rows a curve was given may have changed (new runs, a new
+        # session, other options); a new serial with each prediction.
+        self.generation = 0
+        self.prediction_serial = 0
+        self._momentum_seen: dict = {}
+        self._redraw_pending = False
+        self.lr_plot.getViewBox().sigXRangeChanged.connect(self._x_moved)
         self._compared: tuple[int, int | None] = (0, None)
         self._compared_key = None
         self.legend_html = ""
@@ -440,7 +459,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         self.epochs = epochs
         self._x_shown = None
         self._compared, self._compared_key = (0, None), None
-        self._ema_cache.clear()
+        self.new_session()
         if self.compare and max(self.compare) >= len(names):
             self.compare = None
         self.end_hover()
@@ -450,10 +469,19 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         """The same runs over another length (an edit of epochs or of the data): the curves stay
         (rebuilding them costs about 25 ms a run), the x range follows."""
         self.steps_per_epoch, self.epochs, self._x_shown = max(1, steps_per_epoch), epochs, None
+        self.generation += 1
         self.redraw()
+
+    def new_session(self) -> None:
+        """The results that come next are another session's (Start, a training state loaded):
+        nothing summarised from the rows before is reused."""
+        self.generation += 1
+        self._ema_cache.clear()
+        self._momentum_seen.clear()
 
     def set_predictions(self, predictions: list[Prediction | None]) -> None:
         self.predictions = list(predictions)
+        self.prediction_serial += 1
         self.redraw()
 
     def set_results(self, results: list[RunResults | None], part: str | None = None) -> None:
@@ -475,16 +503,67 @@ class PlotPanel(pg.GraphicsLayoutWidget):
         for plot in self.plots:
             plot.getAxis("bottom").setLabel(self._x_unit(), siPrefixEnableRanges=NO_SI_PREFIX, **label_style)
         self._arrange_x_axes()  # setLabel shows every label again
-        self._ema_cache.clear()
+        self.new_session()
         for sticky in self.sticky.values():
             sticky.current = None
         self.redraw()
 
     # -- drawing --------------------------------------------------------------------------------
+    def _rows_in_view(self, x0: float, dx: float, n: int) -> tuple[float, float, float]:
+        """The rows (fractional) of a column whose row i is at ``x0 + i * dx`` that the plots
+        show, and the plots' width in pixels."""
+        view = self.lr_plot.getViewBox()
+        if self._x_taken:  # a person zoomed or panned
+            lo, hi = view.viewRange()[0]
+        else:  # the range _fit_x gives (the view may not have it yet): the experiment's length
+            extent = self._x_extent()
+            lo, hi = 0.0, extent if extent is not None else x0 + max(n - 1, 1) * dx
+        return (lo - x0) / dx, (hi - x0) / dx, max(view.width(), 200.0)
+
+    def _put(self, curve, key, y: np.ndarray, x0: float = 0.0, dx: float = 1.0) -> None:
+        """Hand ``curve`` the points of column ``y`` (row i at ``x0 + i * dx``) that the plots can
+        show: its peaks (gui/decimate.py); ``key`` says what ``y`` is (see :attr:`generation`)."""
+        rows, values = curve.peaks.points((self.generation, *key), y, *self._rows_in_view(x0, dx, len(y)))
+        if not len(rows):
+            _clear(curve)
+            return
+        curve.opts["stepMode"] = None
+        curve.setData(x0 + rows * dx, values)
+
+    def _put_stairs(self, curve, key, y: np.ndarray, x0: float = 0.0, dx: float = 1.0) -> None:
+        """An lr: the staircase of its changes (each value holds until the next change, the last
+        one step more), or its peaks when it changes at more rows than the plot has pixels."""
+        if not len(y):
+            _clear(curve)
+            return
+        rows = curve.changes.update((self.generation, *key), y)
+        if rows is None or len(rows) > 2 * self._rows_in_view(x0, dx, len(y))[2]:
+            self._put(curve, key, y, x0, dx)
+            return
+        curve.opts["stepMode"] = "right"
+        curve.setData(np.append(x0 + rows * dx, x0 + len(y) * dx), np.append(y[rows], y[-1]))
+
+    def _x_moved(self, *_) -> None:
+        """A person zoomed or panned: the live curves' points are those of the new range."""
+        if self._x_taken and not self._redraw_pending:
+            self._redraw_pending = True
+            QTimer.singleShot(0, self, self._redraw_moved)
+
+    def _redraw_moved(self) -> None:
+        self._redraw_pending = False
+        if isValid(self.lr_plot.getViewBox()):  # (a window closing deletes the plots first)
+            self.redraw(predictions=False)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        if any(r is not None for r in getattr(self, "results", ())) and not self._redraw_pending:
+            self._redraw_pending = True  # more pixels, more points (or fewer)
+            QTimer.singleShot(0, self, self._redraw_moved)
+
     def _lr_series(self, r) -> tuple[np.ndarray, np.ndarray]:
         if self.x_mode == "step":
-            return _floats(r.step), r.step_lr
-        return _floats(r.epoch), r.epoch_lr
+            return r.step, r.step_lr
+        return r.epoch, r.epoch_lr
 
     def _x_extent(self) -> float | None:
         if self.epochs is None:
@@ -532,10 +611,11 @@ class PlotPanel(pg.GraphicsLayoutWidget):
                     items.events.clear()
                     items.events_drawn = 0
             if source is not None and lr_part:
-                x, lrs = self._lr_series(source)
+                step = self.x_mode == "step"
+                lrs, x0 = (source.step_lr, 0.0) if step else (source.epoch_lr, _first(source.epoch))
                 for g, curve in enumerate(items.lr):
                     if g < lrs.shape[1]:
-                        curve.setData(*_stairs(x, lrs[:, g], 1.0))
+                        self._put_stairs(curve, ("lr", self.x_mode, g), lrs[:, g], x0)
                     else:
                         _clear(curve)
                 if predictions or len(source.events) != items.events_drawn:
@@ -544,7 +624,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
                 self._draw_loss(i, items, source)
             self._place_marks(items, lr_part, loss_part)
             if lr_part:
-                cycled |= self._draw_momentum(items, source or (p.results if p is not None else None))
+                cycled |= self._draw_momentum(i, items, source, p)
         if lr_part:
             self._show(self.momentum_plot, 2, cycled)
         if loss_part:
@@ -587,6 +667,7 @@ class PlotPanel(pg.GraphicsLayoutWidget):
 
     def _x_taken_over(self, *_) -> None:
         self._x_taken = True
+        self._x_moved()  # (pyqtgraph says "manually" after the range changed)
 
     def _fit_x(self) -> None:
         """Show the whole experiment along x (or, without its length, everything drawn so far)."""
@@ -621,40 +702,58 @@ class PlotPanel(pg.GraphicsLayoutWidget):
                 _clear(curve)
             return
         x, lrs = self._lr_series(p.results)
+        x = _floats(x)
         for g, curve in enumerate(items.predicted):
             if g < lrs.shape[1]:
                 curve.setData(*_stairs(x, lrs[:, g], 1.0))
             else:
                 _clear(curve)
 
-    def _draw_momentum(self, items: _RunItems, source: RunResults | None) -> bool:
-        """Momentum (or beta1) curves where a scheduler moves it; False when it never changes."""
+    def _draw_momentum(self, i: int, items: _RunItems, r: RunResults | None, p: Prediction | None) -> bool:
+        """Momentum (or beta1) curves where a scheduler moves it (trained, or else predicted);
+        False when it never changes."""
+        source = r if r is not None else (p.results if p is not None else None)
         m = source.step_momentum if source is not None else None
-        if m is not None and m.size:
-            low, high = np.nanmin(m) if np.isfinite(m).any() else 0.0, np.nanmax(m) if np.isfinite(m).any() else 0.0
-            if high - low > 0:
-                if self.x_mode == "step":
-                    x = _floats(source.step)
-                else:  # each step at its fraction of the epoch
-                    x = _floats(source.step) / self.steps_per_epoch
-                for g, curve in enumerate(items.momentum):
-                    curve.setData(x, m[:, g]) if g < m.shape[1] else _clear(curve)
-                return True
+        what = ("live",) if r is not None else ("p", self.prediction_serial)
+        if m is not None and m.size and self._moves(i, what, m):
+            dx = 1.0 if self.x_mode == "step" else 1.0 / self.steps_per_epoch  # in epochs: each step at its fraction
+            for g, curve in enumerate(items.momentum):
+                if g < m.shape[1]:
+                    self._put(curve, ("momentum", what, self.x_mode, g), m[:, g], 0.0, dx)
+                else:
+                    _clear(curve)
+            return True
         for curve in items.momentum:
             _clear(curve)
         return False
 
+    def _moves(self, i: int, what: tuple, m: np.ndarray) -> bool:
+        """Whether the momentum ``m`` takes more than one value, looking at rows new since the last frame."""
+        key = (self.generation, i, what)
+        done, low, high = self._momentum_seen.get(key, (0, math.inf, -math.inf))
+        if len(m) < done:
+            done, low, high = 0, math.inf, -math.inf
+        new = m[done:]
+        if new.size:
+            finite = new[np.isfinite(new)]
+            if finite.size:
+                low, high = min(low, float(finite.min())), max(high, float(finite.max()))
+            self._momentum_seen[key] = (len(m), low, high)
+        return high > low
+
     def _draw_loss(self, i: int, items: _RunItems, r: RunResults) -> None:
+        spe, epoch0 = self.steps_per_epoch, _first(r.epoch)
+        key = (self.x_mode, self.smoothing)
         if self.x_mode == "step":
-            items.train.setData(_floats(r.step), self._smoothed((i, "step"), r.step_loss))
-            x_val = (r.epoch.astype(float) + 1) * self.steps_per_epoch - 1
+            self._put(items.train, key, self._smoothed((i, "step"), r.step_loss))
+            val_x0, val_dx = (epoch0 + 1) * spe - 1, float(spe)  # at the epoch's last step
             self._fit_pen(items.train, len(r.step))
         else:
-            items.train.setData(_floats(r.epoch), self._smoothed((i, "epoch"), r.train_loss))
-            x_val = _floats(r.epoch)
+            self._put(items.train, key, self._smoothed((i, "epoch"), r.train_loss), epoch0)
+            val_x0, val_dx = epoch0, 1.0
             self._fit_pen(items.train, len(r.epoch))
         if len(r.val_loss) and np.isfinite(r.val_loss).any():
-            items.val.setData(x_val, r.val_loss)
+            self._put(items.val, key, r.val_loss, val_x0, val_dx)
         else:
             _clear(items.val)
 
@@ -710,15 +809,14 @@ class PlotPanel(pg.GraphicsLayoutWidget):
             self._set_verdict(f"{name_a} vs {name_b}: waiting for both to train", "waiting")
             return
         if self.x_mode == "step":
-            n = min(len(a.step), len(b.step))
-            x, loss = _floats(a.step[:n]), a.step_loss[:n] - b.step_loss[:n]
-            lr = a.step_lr[:n, 0] - b.step_lr[:n, 0]
+            n, x0 = min(len(a.step), len(b.step)), 0.0
+            loss, lr = Difference(a.step_loss, b.step_loss, n), Difference(a.step_lr[:, 0], b.step_lr[:, 0], n)
         else:
-            n = min(len(a.epoch), len(b.epoch))
-            x, loss = a.epoch[:n].astype(float), a.train_loss[:n] - b.train_loss[:n]
-            lr = a.epoch_lr[:n, 0] - b.epoch_lr[:n, 0]
-        self.diff_loss.setData(x, loss)
-        self.diff_lr.setData(*_stairs(x, lr, 1.0))
+            n, x0 = min(len(a.epoch), len(b.epoch)), _first(a.epoch)
+            loss, lr = Difference(a.train_loss, b.train_loss, n), Difference(a.epoch_lr[:, 0], b.epoch_lr[:, 0], n)
+        key = ("difference", self.x_mode, pair)
+        self._put(self.diff_loss, key, loss, x0)
+        self._put_stairs(self.diff_lr, key, lr, x0)
         self._set_verdict(*self.verdict_text(a, b, name_a, name_b))
 
     def verdict_text(self, a: RunResults, b: RunResults, name_a: str, name_b: str) -> tuple[str, str]:
@@ -879,6 +977,11 @@ class PlotPanel(pg.GraphicsLayoutWidget):
                 text += " (predicted)"
             parts.append(text)
         return "<br>".join(parts)
+
+
+def _first(column: np.ndarray) -> float:
+    """Where a column of epochs starts (0, unless it is empty)."""
+    return float(column[0]) if len(column) else 0.0
 
 
 def _escape(text: str) -> str:

@@ -6,7 +6,7 @@ frame. This is the window's only copy of the results: plots read views of it.
 
 Per step only what is measured is kept (the loss, each group's lr, the momentum): a run's
 steps are numbered 0, 1, 2, ... without a gap, so the step and epoch columns are views of
-:func:`positions` and :func:`epoch_of_step`, one array for every run instead of two per run;
+:func:`positions` and :func:`epoch_of_step`, one (32-bit) array for every run instead of two per run;
 an lr or momentum that does not move is one row and a count (:class:`SameRows`).
 """
 
@@ -18,7 +18,7 @@ from engine.recorder import Event, GrowingTable, RunResults
 
 __all__ = ["RunSeries", "positions", "epoch_of_step"]
 
-_POSITIONS = np.arange(0, dtype=float)
+_POSITIONS = np.arange(0, dtype=np.int32)
 _EPOCHS: dict[int, np.ndarray] = {}
 
 
@@ -27,10 +27,12 @@ def _room(n: int) -> int:
 
 
 def positions(n: int) -> np.ndarray:
-    """0.0, 1.0, ..., n - 1 (a read-only view of one array every run and plot shares)."""
+    """0, 1, ..., n - 1 (a read-only view of one array every run and plot shares; 32-bit while
+    the numbers fit: the plots never draw it, they place row i at i)."""
     global _POSITIONS
     if n > len(_POSITIONS):
-        _POSITIONS = np.arange(_room(n), dtype=float)
+        room = _room(n)
+        _POSITIONS = np.arange(room, dtype=np.int32 if room < 2 ** 31 else np.int64)
         _POSITIONS.flags.writeable = False
     return _POSITIONS[:n]
 

@@ -104,6 +104,31 @@ def test_a_million_points_are_downsampled_for_drawing(panel, qtbot):
     panel.set_runs(["big"], 1000)
     panel.set_options(x_mode="step")
     panel.set_results([r])
-    assert len(panel.runs[0].train.xData) == n
-    # a few points per pixel, not a million (once the view has its range)
-    qtbot.waitUntil(lambda: panel.runs[0].train._getDisplayDataset().x.size < 10_000)
+    # about two points per pixel column, not a million, with the extremes kept (peak mode)
+    train = panel.runs[0].train
+    width = panel.lr_plot.getViewBox().width()
+    assert 100 < len(train.xData) <= 4 * max(width, 200) + 2
+    assert train.yData.max() == 1.0 and train.yData.min() == r.step_loss[-1] and train.xData[-1] <= n
+    lr = panel.runs[0].lr[0]  # a constant lr: its first row and its end
+    assert lr.xData.tolist() == [0, n] and lr.yData.tolist() == [0.1, 0.1]
+
+
+def test_zooming_in_draws_the_rows_in_view_as_they_are(panel, qtbot):
+    n = 1_000_000
+    step = np.arange(n)
+    loss = np.random.default_rng(0).random(n)
+    lr = np.full((n, 1), 0.1)
+    r = RunResults("big", step, step // 1000, loss, lr, np.full((n, 1), np.nan),
+                   np.arange(1000), np.ones(1000), np.ones(1000), lr[::1000], [])
+    panel.set_runs(["big"], 1000)
+    panel.set_options(x_mode="step")
+    panel.set_results([r])
+    train = panel.runs[0].train
+    assert len(train.xData) < 10_000  # the whole run: peaks
+    view = panel.lr_plot.getViewBox()
+    view.setXRange(500_000, 500_300, padding=0)
+    view.sigRangeChangedManually.emit(view.state["mouseEnabled"])  # as a person's wheel or drag says it
+    qtbot.waitUntil(lambda: train.xData is not None and train.xData[0] >= 499_000)
+    # every row in view, exactly as recorded (and one beyond each edge, so the line reaches the frame)
+    assert train.xData.tolist() == list(range(499_999, 500_302))
+    assert train.yData.tolist() == loss[499_999:500_302].tolist()
