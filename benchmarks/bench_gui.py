@@ -8,7 +8,8 @@ the main thread's time went; gui/ itself is not changed.
 
 1. Training throughput, window (plots live: lr and loss plots redrawn in turns, ~10 Hz each)
    vs headless, x in epochs and in steps: interleaved pairs (headless, windowed, headless, windowed, ...) of RAW
-   (two runs, 26 steps an epoch; 150 epochs instead of 300, to fit four pairs per x mode in the time).
+   (two runs, 26 steps an epoch; 150 epochs instead of 300, to fit four pairs per x mode in the time),
+   the x modes taking turns pair by pair (the machine's drift over minutes falls on both alike).
    Headless is ``TrainingSession(experiment).run()`` in this process with one torch thread, as
    the engine process has. A windowed run is timed from the engine's ``running`` state message
    to its ``finished`` one, as the window's end of the pipe receives them (a spy connected to
@@ -409,20 +410,36 @@ def throughput(app, bench: Window) -> list[Figure]:
     experiment = parse_experiment(raw)
     headless_steps_per_second(experiment)  # warm-up
     print(f"window vs headless: {experiment.epochs} epochs x {experiment.steps_per_epoch} steps x "
-          f"{len(experiment.runs)} runs, engine in its own process, offscreen, {PAIRS} interleaved pairs per x mode")
+          f"{len(experiment.runs)} runs, engine in its own process, offscreen, {PAIRS} interleaved pairs per x mode, "
+          f"the modes taking turns")
     figures = []
-    for x_mode in ("epoch", "step"):
-        bench.window.x_mode.setCurrentIndex(bench.window.x_mode.findData(x_mode))
-        headless, windows, ratios, lateness, cpus, headless_cpu = [], [], [], [], [], []
-        BUSY.clear()
-        for _ in range(PAIRS):
-            h = headless_steps_per_second(experiment, headless_cpu)
+    # The x modes take turns pair by pair: the machine's speed drifts over minutes (another
+    # process, the CPU's clock), and all of one mode's pairs before the other's put that drift
+    # between the two figures.
+    modes = ("epoch", "step")
+    measured = {m: {key: [] for key in ("headless", "windows", "ratios", "lateness", "cpus", "headless_cpu", "busy")}
+                for m in modes}
+    for _ in range(PAIRS):
+        for x_mode in modes:
+            bench.window.x_mode.setCurrentIndex(bench.window.x_mode.findData(x_mode))
+            m = measured[x_mode]
+            BUSY.clear()
+            h = headless_steps_per_second(experiment, m["headless_cpu"])
             wps, late, cpu = windowed_steps_per_second(bench, raw)
-            cpus.append(cpu)
-            headless.append(h)
-            windows.append(wps)
-            ratios.append(wps / h)
-            lateness += late
+            m["cpus"].append(cpu)
+            m["headless"].append(h)
+            m["windows"].append(wps)
+            m["ratios"].append(wps / h)
+            m["lateness"] += late
+            m["busy"].append({k: list(v) for k, v in BUSY.items()})
+    for x_mode in modes:
+        m = measured[x_mode]
+        headless, windows, ratios, lateness = m["headless"], m["windows"], m["ratios"], m["lateness"]
+        cpus, headless_cpu = m["cpus"], m["headless_cpu"]
+        BUSY.clear()
+        for calls in m["busy"]:
+            for k, v in calls.items():
+                BUSY.setdefault(k, []).extend(v)
         ratio = statistics.median(ratios)
         p50, p99, worst = percentiles(lateness)
         print(f"  x in {x_mode}s: headless {statistics.median(headless):6.0f} run-steps/s "
