@@ -174,7 +174,7 @@ class RunTrainer:
         if not math.isfinite(loss):
             self._diverge(t, epoch, f"loss became {loss} at step {t}")
             return
-        self.loss_sum += loss * x.shape[0]
+        self.loss_sum += loss * len(x)
         if self.step_after:
             if self.fractional:
                 self.scheduler.step(epoch + i / self.steps_per_epoch)
@@ -528,7 +528,9 @@ class ScheduleProbe(RunTrainer):
 
     def __init__(self, experiment: Experiment, index: int):
         super().__init__(experiment, index, dataset=None)
-        self._batches = torch.empty(self.n_train, 0)
+        # what the step slices its batch from: a range (a torch tensor's slice costs a dispatch,
+        # twice a step, and a per-step schedule's preview takes thousands of steps)
+        self._batches = range(self.n_train)
 
     def shuffle(self, perm: torch.Tensor) -> None:
         self.perm, self.epoch_x, self.epoch_y = perm, self._batches, self._batches
