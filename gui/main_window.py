@@ -91,7 +91,7 @@ class MainWindow(QMainWindow):
         self.status_label, self.progress, self.counts = s.label, s.progress, s.counts
         self.validate_timer = QTimer(self, singleShot=True, interval=VALIDATE_MS)
         self.validate_timer.timeout.connect(self.validate)
-        self.prediction_timer = QTimer(self, singleShot=True, interval=40)
+        self.prediction_timer = QTimer(self, singleShot=True)
         self.prediction_timer.timeout.connect(lambda: self.show_predictions(self.predictions))
         self.setup.changed.connect(self._edited)
         self.setup.run_selected.connect(self._run_selected)
@@ -204,10 +204,10 @@ class MainWindow(QMainWindow):
         self.predictions = list(predictions)
         self.plots.set_predictions(self.predictions)
 
-    def show_prediction(self, index: int, prediction) -> None:  # drawn with those arriving within a frame
+    def show_prediction(self, index: int, prediction) -> None:  # with those arriving within a frame; the last: now
         if index < len(self.predictions):
             self.predictions[index] = prediction
-            self.prediction_timer.start()
+            self.prediction_timer.start(0 if len(self.validator.final) >= len(self.predictions) else 40)
         notes = [f"{r.name}: {p.note}" for r, p in zip(self.plots.runs, self.predictions) if p and p.note]
         if notes and self.error is None and self.controller.state == SessionState.IDLE:
             self.show_status("Preview: " + "; ".join(notes))
