@@ -729,16 +729,16 @@ class PlotPanel(pg.GraphicsLayoutWidget):
 
     def _moves(self, i: int, what: tuple, m: np.ndarray) -> bool:
         """Whether the momentum ``m`` takes more than one value, looking at rows new since the last frame."""
-        key = (self.generation, i, what)
-        done, low, high = self._momentum_seen.get(key, (0, math.inf, -math.inf))
-        if len(m) < done:
+        key = (self.generation, what)
+        seen, done, low, high = self._momentum_seen.get(i, (None, 0, math.inf, -math.inf))
+        if seen != key or len(m) < done:
             done, low, high = 0, math.inf, -math.inf
         new = m[done:]
         if new.size:
             finite = new[np.isfinite(new)]
             if finite.size:
                 low, high = min(low, float(finite.min())), max(high, float(finite.max()))
-            self._momentum_seen[key] = (len(m), low, high)
+        self._momentum_seen[i] = (key, len(m), low, high)  # one entry a run: the newest column's
         return high > low
 
     def _draw_loss(self, i: int, items: _RunItems, r: RunResults) -> None:
