@@ -125,8 +125,6 @@ def _marks(plot, index: int, size: float):
     item = pg.PlotDataItem(pen=None, symbol=run_symbol(index), symbolSize=size,
                            symbolBrush=pg.mkBrush(run_colour(index)), symbolPen=pg.mkPen("w", width=1))
     item.setZValue(20)
-    # They change only when a run passes the next one: keep them as a pixmap between changes.
-    item.scatter.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     # They sit on curves that already set the range; as symbols sized in pixels their bounds
     # depend on the range itself, and counting them made auto-range oscillate frame after frame.
     plot.addItem(item, ignoreBounds=True)
@@ -265,7 +263,6 @@ class _RunItems:
         self.events = pg.ScatterPlotItem(size=EVENT_SIZE * panel.scale, pen=pg.mkPen(TEXT, width=1),
                                          brush=pg.mkBrush(self.color), hoverable=True, tip=lambda x, y, data: data)
         self.events.setZValue(30)
-        self.events.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)  # new events are rare
         panel.lr_plot.addItem(self.events, ignoreBounds=True)  # on the lr curve: see _marks
         self.events_drawn = 0
 

@@ -7,7 +7,8 @@ frame. This is the window's only copy of the results: plots read views of it.
 Per step only what is measured is kept (the loss, each group's lr, the momentum): a run's
 steps are numbered 0, 1, 2, ... without a gap, so the step and epoch columns are views of
 :func:`positions` and :func:`epoch_of_step`, one (32-bit) array for every run instead of two per run;
-an lr or momentum that does not move is one row and a count (:class:`SameRows`).
+an lr is kept as the rows where it changes (:class:`ChangeRows`, read through a
+:class:`ChangeView`), a momentum that does not move as one row and a count (:class:`SameRows`).
 """
 
 from __future__ import annotations
@@ -83,13 +84,119 @@ class SameRows:
         return np.broadcast_to(self.row, (rows, len(self.row)))
 
 
+def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise "not the same numbers" (a NaN equals a NaN: a group not there yet stays so)."""
+    return (~((a == b) | (np.isnan(a) & np.isnan(b)))).any(axis=-1)
+
+
+class ChangeRows:
+    """Per-step columns (each group's lr) kept as the rows where they change and their values:
+    an lr that changes once an epoch, or never, costs a few rows instead of one a step. Read
+    through :class:`ChangeView`, which builds only the rows asked for (a frame asks for the
+    newest, a hover for one); a schedule that changes every step costs what a table would,
+    plus a row number a change."""
+
+    def __init__(self, columns: int):
+        self.at = GrowingTable(1)                # the row each change begins at
+        self.values = GrowingTable(columns)      # the row from there on
+        self.changes = 0
+        self.rows = 0
+
+    @property
+    def columns(self) -> int:
+        return self.values.columns
+
+    def extend(self, row: int, array: np.ndarray) -> None:
+        """Rows ``row`` .. appended (``row`` is the number held: rows come in order, as published)."""
+        if not len(array):
+            return
+        if row != self.rows:
+            raise ValueError(f"rows from {row} after {self.rows} rows")
+        if array.shape[1] > self.columns:
+            self.values.widen(array.shape[1])  # a group added: NaN before it existed
+        wide = array if array.shape[1] == self.columns else \
+            np.hstack([array, np.full((len(array), self.columns - array.shape[1]), np.nan)])
+        before = self.values.view(self.changes)[-1:] if self.changes else np.full((1, self.columns), np.inf)
+        new = np.flatnonzero(_differs(wide, np.vstack([before, wide[:-1]])))
+        self.at.extend(self.changes, (new + row).reshape(-1, 1).astype(float))
+        self.values.extend(self.changes, wide[new])
+        self.changes += len(new)
+        self.rows = row + len(array)
+
+    def rows_at(self, rows: np.ndarray, column: int | None = None) -> np.ndarray:
+        """The values of ``rows`` (all columns, or one)."""
+        which = np.searchsorted(self.at.view(self.changes)[:, 0], rows, side="right") - 1
+        values = self.values.view(self.changes)
+        return values[which] if column is None else values[which, column]
+
+
+class ChangeView:
+    """The first ``n`` rows of a :class:`ChangeRows` (or one column of them) as far as readers of
+    a :class:`RunResults` index them: ``len``, ``shape``, ints, slices, arrays of rows, ``[:, g]``
+    (another view) and ``copy()`` build only what they name; anything else (numpy functions, other
+    array methods) gets every row as an array."""
+
+    dtype = np.dtype(float)
+
+    def __init__(self, store: ChangeRows, n: int, column: int | None = None):
+        self.store, self.n, self.column = store, n, column
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return (self.n,) if self.column is not None else (self.n, self.store.columns)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self.shape))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _rows(self, key) -> np.ndarray:
+        if isinstance(key, slice):
+            return np.arange(*key.indices(self.n))
+        rows = np.asarray(key)
+        if rows.dtype == bool:
+            return np.flatnonzero(rows[:self.n])
+        if ((rows < -self.n) | (rows >= self.n)).any():
+            raise IndexError(f"row {key} of {self.n}")
+        return np.where(rows < 0, rows + self.n, rows)
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            rows, columns = key
+            if self.column is None and isinstance(rows, slice) and rows == slice(None) \
+                    and isinstance(columns, (int, np.integer)):
+                return ChangeView(self.store, self.n, int(columns) % self.store.columns)
+            return self[rows][..., columns] if self.column is None else self[rows][columns]
+        values = self.store.rows_at(self._rows(key), self.column)
+        return values if not isinstance(key, (int, np.integer)) else values[()]
+
+    def copy(self) -> np.ndarray:
+        return self[:]
+
+    def __array__(self, dtype=None, copy=None):
+        values = self[:]
+        return values if dtype is None else values.astype(dtype)
+
+    def __getattr__(self, name: str):
+        """Any other array attribute (``max``, ``tobytes``, ...) of every row, built for it."""
+        if name.startswith("__") or name in ("store", "n", "column"):
+            raise AttributeError(name)
+        return getattr(self[:], name)
+
+
 class RunSeries:
     def __init__(self, name: str = "", steps_per_epoch: int = 1):
         self.name = name
         self.steps_per_epoch = steps_per_epoch
         self.n_steps = self.n_epochs = 0
         self._step_loss = GrowingTable(1)
-        self._step_lr = SameRows(1)        # a row and a count while it does not change
+        self._step_lr = ChangeRows(1)      # the rows where it changes
         self._step_momentum = SameRows(1)
         self._epochs = GrowingTable(3)
         self._epoch_lr = GrowingTable(1)
@@ -117,7 +224,7 @@ class RunSeries:
         """Views (no copies) of everything pulled so far."""
         n, epochs = self.n_steps, self._epochs.view(self.n_epochs)
         return RunResults(self.name, positions(n), epoch_of_step(n, self.steps_per_epoch),
-                          self._step_loss.view(n)[:, 0], self._step_lr.view(n), self._step_momentum.view(n),
+                          self._step_loss.view(n)[:, 0], ChangeView(self._step_lr, n), self._step_momentum.view(n),
                           epochs[:, 0], epochs[:, 1], epochs[:, 2], self._epoch_lr.view(self.n_epochs), self.events)
 
     def exact(self) -> RunResults:

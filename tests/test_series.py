@@ -79,8 +79,8 @@ def test_an_lr_or_momentum_that_never_moves_is_one_row_until_one_differs():
     part.step_lr[:] = 0.01  # no scheduler: the lr stays
     series.append(part)
     got = series.results()
-    assert got.step_lr.strides[0] == 0 and got.step_momentum.strides[0] == 0  # one row, not 400
-    assert np.array_equal(got.step_lr, np.full((400, 2), 0.01)) and not got.step_lr.flags.writeable
+    assert series._step_lr.changes == 1 and got.step_momentum.strides[0] == 0  # one row, not 400
+    assert np.array_equal(got.step_lr, np.full((400, 2), 0.01)) and not got.step_momentum.flags.writeable
     moved = _part(400, 10, 5, groups=2)
     moved.step_momentum[:] = 0.9
     moved.step_momentum[3, 1] = 0.5  # the first different row: from here on rows are kept
@@ -102,3 +102,29 @@ def test_a_group_added_under_a_steady_lr_keeps_nan_before_it():
     series.append(wider)
     lr = series.exact().step_lr
     assert lr.shape == (25, 2) and np.isnan(lr[:20, 1]).all() and (lr[20:, 1] == 0.1).all() and (lr[:, 0] == 0.1).all()
+
+
+def test_an_lr_is_kept_as_its_changes_and_read_back_exactly_however_it_is_indexed():
+    from gui.series import ChangeView
+
+    rng = np.random.default_rng(4)
+    lr = np.repeat(0.1 * 0.5 ** np.arange(40), 26)[:1000]  # StepLR per epoch of 26 steps
+    lr = np.column_stack([lr, np.where(np.arange(1000) < 300, np.nan, lr * 10)])  # group 1 added at step 300
+    lr[500:520, 0] = rng.random(20)  # a stretch of per-step changes
+    series = RunSeries("r", steps_per_epoch=26)
+    for start, n in ((0, 1), (1, 299), (300, 1), (301, 450), (751, 249)):
+        part = _part(start, n, 26, groups=2 if start >= 300 else 1)
+        part.step_lr[:] = lr[start:start + n, :part.step_lr.shape[1]]
+        series.append(part)
+    view = series.results().step_lr
+    assert isinstance(view, ChangeView) and series._step_lr.changes < 100  # not a row a step
+    assert view.shape == (1000, 2) and len(view) == 1000
+    assert np.array_equal(view.copy(), lr, equal_nan=True) and np.array_equal(np.asarray(view), lr, equal_nan=True)
+    assert np.array_equal(view[290:310], lr[290:310], equal_nan=True)
+    assert np.array_equal(view[-1], lr[-1]) and view[505, 0] == lr[505, 0] and np.isnan(view[5, 1])
+    column = view[:, 1]
+    assert isinstance(column, ChangeView) and column.shape == (1000,)
+    assert np.array_equal(column[np.array([0, 299, 300, 999])], lr[[0, 299, 300, 999], 1], equal_nan=True)
+    assert column[-1] == lr[-1, 1] and np.array_equal(view[:10, :1], lr[:10, :1])
+    with pytest.raises(IndexError):
+        view[1000]
