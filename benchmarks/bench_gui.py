@@ -690,8 +690,17 @@ def memory(app, bench: Window, x_mode: str) -> tuple[list[Figure], list[str]]:
     run_steps = w.controller.snapshot.position * 2
     per_million = [(a - b) / run_steps * 1e6 for a, b in zip(after, before)]
     total = per_million[0] + per_million[1]
-    tables = sum(t.data.nbytes for series in w.controller.series for t in vars(series).values()
-                 if hasattr(t, "data") and hasattr(t.data, "nbytes")) / 2 ** 20
+    def tables_in(obj) -> list:
+        """The GrowingTables of a RunSeries, also those inside its column stores (ChangeRows, SameRows)."""
+        found = []
+        for value in vars(obj).values():
+            if hasattr(value, "data") and hasattr(value.data, "nbytes"):
+                found.append(value)
+            elif hasattr(value, "__dict__") and not isinstance(value, (str, list)):
+                found += tables_in(value)
+        return found
+
+    tables = sum(t.data.nbytes for series in w.controller.series for t in tables_in(series)) / 2 ** 20
     lines = [
         f"  memory, x in {x_mode}s: {run_steps:,} run-steps (2 runs x {epochs} epochs x 26 steps, {took:.0f} s), "
         f"extrapolated linearly to a million run-steps: window process RSS {before[0]:.1f} -> {after[0]:.1f} MB "
