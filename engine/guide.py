@@ -101,9 +101,46 @@ def _text(raw: dict, key: str, where: str, *, one_line: bool = False, required: 
     return value.strip()
 
 
+_PAGES: dict[Path, tuple[tuple, GuidePage]] = {}  # path -> (what it was read from, page)
+
+
+def _stamp(path: Path) -> tuple | None:
+    """What a file's contents are known by without reading it (None when it cannot be looked at)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_mtime_ns, stat.st_size
+
+
 def load_page(path: str | Path) -> GuidePage:
-    """Read and check one page file; :class:`ExperimentError` naming the file (and field) otherwise."""
+    """Read and check one page file; :class:`ExperimentError` naming the file (and field) otherwise.
+
+    A page read before is given again while neither its file nor the preset it names changed
+    (every window builds the Guide, and reading, checking and generating 18 pages costs ~50 ms)."""
     path = Path(path)
+    key = path.resolve()
+    stamp = _stamp(path)
+    cached = _PAGES.get(key)
+    if cached is not None and stamp is not None and cached[0] == (stamp, _preset_stamp(cached[1])):
+        return cached[1]
+    page = _read_page(path)
+    if stamp is not None:
+        _PAGES[key] = ((stamp, _preset_stamp(page)), page)
+    return page
+
+
+def _preset_stamp(page: GuidePage) -> tuple | None:
+    """The stamp of the preset a page shows (None: it has its own experiment, or the preset is gone)."""
+    if page.preset is None:
+        return None
+    try:
+        return _stamp(preset_path(page.preset))
+    except ExperimentError:
+        return None
+
+
+def _read_page(path: Path) -> GuidePage:
     where = f"guide page {path.name}"
     try:
         raw, _ = read_source(path)

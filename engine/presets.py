@@ -47,7 +47,25 @@ class Preset:
     description: str
 
 
+_READ: dict[Path, tuple[tuple, Preset]] = {}  # path -> ((mtime, size), what it said): read once, not per window
+
+
 def _read(path: Path) -> Preset:
+    try:
+        stat = path.stat()
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        stamp = None
+    cached = _READ.get(path)
+    if cached is not None and stamp is not None and cached[0] == stamp:
+        return cached[1]
+    preset = _read_file(path)
+    if stamp is not None:
+        _READ[path] = (stamp, preset)
+    return preset
+
+
+def _read_file(path: Path) -> Preset:
     try:
         raw = read_raw(path)
     except ExperimentError:

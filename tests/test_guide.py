@@ -122,6 +122,20 @@ def test_adding_a_page_needs_no_python(tmp_path):
     assert pages[2].preset == "cosineannealinglr" and pages[2].code == generate(pages[2].experiment)
 
 
+def test_a_page_read_again_is_the_same_until_its_file_changes(tmp_path):
+    import os
+
+    path = _page(tmp_path, GOOD + 'preset = "steplr"\n')
+    first = load_page(path)
+    assert load_page(path) is first  # not read, checked and generated again for each window
+    path.write_text(GOOD.replace("A page", "Another page") + 'preset = "steplr"\n', encoding="utf-8")
+    os.utime(path, ns=(first.path.stat().st_atime_ns, first.path.stat().st_mtime_ns + 10**9))
+    assert load_page(path).title != first.title
+    path.write_text(GOOD + 'preset = "steplr"\nwach = "typo"\n', encoding="utf-8")
+    with pytest.raises(ExperimentError, match="wach"):  # a page broken since is refused, not served from before
+        load_page(path)
+
+
 def test_the_pages_are_found_where_the_wheel_installs_them():
     assert guide_dir().name == "guide" and sorted(guide_dir().glob("*.toml"))
     assert set(PAGE_FIELDS) == {"title", "explanation", "watch", "preset", "experiment", "run", "focus"}
