@@ -26,8 +26,8 @@ from .registry import SCHEDULERS
 from .run import ScheduleProbe
 from .status import RunStatus
 
-__all__ = ["predict_schedule", "predict_from", "predict_from_stages", "SchedulePrediction", "Prediction",
-           "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
+__all__ = ["predict_schedule", "predict_from", "predict_from_stages", "preview_steps", "SchedulePrediction",
+           "Prediction", "MAX_PREVIEW_STEPS", "PLATEAU_NOTE"]
 
 MAX_PREVIEW_STEPS = 200_000
 PLATEAU_NOTE = "ReduceLROnPlateau reduces the lr when the loss stalls, which only training shows"
@@ -55,6 +55,13 @@ def _spread(results: RunResults, steps_per_epoch: int) -> RunResults:
     events = [Event(e.step * steps_per_epoch, e.epoch, e.kind, e.group, e.detail) for e in results.events]
     return replace(results, step=step, step_epoch=repeat(epochs), step_loss=repeat(results.step_loss),
                    step_lr=repeat(results.step_lr), step_momentum=repeat(results.step_momentum), events=events)
+
+
+def preview_steps(experiment: Experiment, index: int, max_steps: int = MAX_PREVIEW_STEPS) -> int:
+    """How many probe steps run ``index``'s preview takes (what :class:`SchedulePrediction` will
+    step), known without building anything."""
+    coarse = _per_epoch(experiment, index) and experiment.steps_per_epoch > 1
+    return min(experiment.epochs if coarse else experiment.total_steps, max_steps)
 
 
 class SchedulePrediction:

@@ -76,16 +76,18 @@ def _failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
 
 
-def step_schedules(experiment: Experiment) -> Iterator[None]:
+def step_schedules(experiment: Experiment, stepped: frozenset[int] = frozenset()) -> Iterator[None]:
     """Step each run's scheduler through every scheduler step of the run (see the module docstring
     and :data:`SCHEDULE_CHECK_STEPS`), a slice at a time: a generator that yields between slices
     and raises :class:`ExperimentError` naming ``runs[i].scheduler`` at the first step torch fails
     at. Nothing trains: the model is only where the optimizer's parameters come from. Edits and
     the manual decay are left out (they change lrs, which no scheduler fails at); a scheduler
-    stepped with a metric (ReduceLROnPlateau) is not stepped (only a loss moves it)."""
+    stepped with a metric (ReduceLROnPlateau) is not stepped (only a loss moves it). Runs in
+    ``stepped`` are left out too: their preview stepped the same scheduler through every step
+    of the run without a failure (a complete :class:`~engine.preview.Prediction`)."""
     for i, run in enumerate(experiment.runs):
         cfg = run.scheduler
-        if cfg is None or scheduler_spec(cfg.type).steps_with_metric:
+        if cfg is None or scheduler_spec(cfg.type).steps_with_metric or i in stepped:
             continue
         path = join_path(join_path("runs", i), "scheduler")
         n = scheduler_steps(cfg, experiment.epochs, experiment.steps_per_epoch)

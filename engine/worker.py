@@ -42,6 +42,7 @@ PREVIEW_STEPS = 50_000   # longer schedules are previewed up to here (the note s
 PROGRESS_SECONDS = 0.25  # a long preview shows what it has this often
 POLL_SECONDS = 0.001     # while training, the pipe is looked at once a millisecond (a command waits at most that)
 PREVIEW_SLICE = 500      # probe steps between two looks at the pipe (a newer request wins)
+EARLY_PREVIEW_STEPS = 20_000  # a new experiment's previews this short come before torch's verdict (_check)
 CACHE = 128              # previews and trial verdicts remembered
 
 
@@ -389,9 +390,18 @@ class Worker:
         self.send("predicted", request, index, prediction, effect)
 
     def _check(self, request: int, raw):
+        """Torch's verdict (``checked``) and every run's preview (``preview``), a slice at a time.
+
+        The verdict usually goes first: a long schedule's preview can take seconds, Start waits for
+        the verdict only. An experiment checked for the first time whose previews are short
+        (:data:`EARLY_PREVIEW_STEPS` probe steps in all: a person changing the epochs of a few
+        runs) is previewed first, and a run whose preview stepped its scheduler through every
+        step without a failure is not stepped again for the verdict (the preview has shown torch
+        takes every step): the curves are on screen sooner, the verdict follows.
+        """
         from .crosscheck import sweep_expressions
         from .parse import parse_experiment
-        from .preview import SchedulePrediction
+        from .preview import preview_steps
         from .trial import step_schedules, trial_experiment
 
         try:
@@ -401,11 +411,17 @@ class Worker:
             return
         yield
         key = experiment_key(raw)
+        early = key not in self.trials and sum(
+            preview_steps(experiment, index, PREVIEW_STEPS) for index in range(len(experiment.runs))
+            if preview_key(experiment, index) not in self.previews) <= EARLY_PREVIEW_STEPS
+        stepped: set[int] = set()
+        if early:
+            yield from self._previews(request, experiment, stepped)
         if key not in self.trials:
             try:
                 for _ in sweep_expressions(experiment):  # every value torch will pass, a slice at a time
                     yield
-                for _ in step_schedules(experiment):  # every schedule to its end, a slice at a time
+                for _ in step_schedules(experiment, frozenset(stepped)):  # every schedule to its end, in slices
                     yield
                 trial_experiment(experiment, schedules=False)
                 self.trials.put(key, None)
@@ -414,6 +430,14 @@ class Worker:
             yield
         verdict = self.trials[key]
         self.send("checked", request, *(verdict or ("", "")))
+        if not early:
+            yield from self._previews(request, experiment, stepped)
+
+    def _previews(self, request: int, experiment, stepped: set[int]):
+        """Send every run's preview (cached, or stepped a slice at a time); ``stepped`` gets the runs
+        whose preview is complete (every step of the run, no failure)."""
+        from .preview import SchedulePrediction
+
         for index in range(len(experiment.runs)):
             pkey = preview_key(experiment, index)
             prediction = self.previews.get(pkey)
@@ -427,6 +451,8 @@ class Worker:
                         shown = time.perf_counter()
                 prediction = stepping.result()
                 self.previews.put(pkey, prediction)
+            if prediction.complete:
+                stepped.add(index)
             self.send("preview", request, index, prediction, True)
 
     # -- the learning-rate range test (engine/range_test.py), a background job -------------------

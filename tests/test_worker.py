@@ -404,12 +404,15 @@ def test_an_invalid_experiment_is_answered_with_its_field_and_no_preview(engine)
     assert [m for m in engine.log if m[0] == "preview" and m[1] == 1] == []
 
 
-def test_a_valid_experiment_is_checked_then_previewed_run_by_run(engine):
+def test_a_short_new_experiment_is_previewed_run_by_run_then_checked(engine):
     raw = make_raw(TWO_RUNS)
     engine.send("check", 7, raw)
     assert engine.expect("checked") == (7, "", "")
-    previews = [engine.expect("preview", lambda request, *_: request == 7) for _ in range(2)]
-    assert [p[1] for p in previews] == [0, 1]
+    answers = messages_for(engine, 7)
+    # short previews first (the curves are on screen sooner), torch's verdict after them
+    assert [(m[0], m[2] if m[0] == "preview" else None) for m in answers] == \
+        [("preview", 0), ("preview", 1), ("checked", None)]
+    previews = [m[1:] for m in answers if m[0] == "preview"]
     experiment = parse_experiment(raw)
     for _, index, prediction, final in previews:
         assert final is True
@@ -460,7 +463,7 @@ def test_a_repeated_experiment_is_answered_from_the_caches(engine, monkeypatch):
     trials = Calls(monkeypatch, trial_module, "trial_experiment")
     raw = make_raw(TWO_RUNS)
     engine.send("check", 1, raw)
-    engine.expect("preview", lambda request, index, _p, final: (request, index) == (1, 1) and final)
+    engine.expect("checked", lambda request, *_: request == 1)  # (short previews come first, then the verdict)
     assert len(previews.calls) == 2 and len(trials.calls) == 1
     engine.send("check", 2, raw)
     assert engine.expect("checked") == (2, "", "")
@@ -472,18 +475,48 @@ def test_a_repeated_experiment_is_answered_from_the_caches(engine, monkeypatch):
     # a new name is a new experiment for torch's trial, not for the schedule
     renamed = {**raw, "runs": [{**raw["runs"][0], "name": "renamed"}, raw["runs"][1]]}
     engine.send("check", 3, renamed)
-    engine.expect("preview", lambda request, index, _p, final: (request, index) == (3, 1) and final)
+    engine.expect("checked", lambda request, *_: request == 3)
     assert len(previews.calls) == 2 and len(trials.calls) == 2
     # a changed schedule is previewed again, only the run that changed
     changed = {**raw, "runs": [raw["runs"][0], {**raw["runs"][1], "optimizer": {"type": "Adam", "lr": 0.02}}]}
     engine.send("check", 4, changed)
-    engine.expect("preview", lambda request, index, _p, final: (request, index) == (4, 1) and final)
+    engine.expect("checked", lambda request, *_: request == 4)
     assert len(previews.calls) == 3
     # Start reuses the verdict already cached: no trial again
     engine.send("start", changed, None, False)
     engine.expect("started")
     assert len(trials.calls) == 3  # the check of request 4, not Start
     assert set(previews.calls + trials.calls) == {"test-worker"}
+
+
+def test_a_long_preview_comes_after_the_verdict_and_a_run_previewed_whole_is_not_stepped_again(engine, monkeypatch):
+    from engine import trial as trial_module
+
+    stepped_for_verdict: list[frozenset] = []
+    original = trial_module.step_schedules
+
+    def step_schedules(experiment, stepped=frozenset()):
+        stepped_for_verdict.append(stepped)
+        return original(experiment, stepped)
+
+    monkeypatch.setattr(trial_module, "step_schedules", step_schedules)
+    engine.send("check", 1, make_raw(TWO_RUNS))  # short: previewed first, so stepped once
+    engine.expect("checked", lambda request, *_: request == 1)
+    assert stepped_for_verdict == [frozenset({0, 1})]
+    engine.send("check", 2, heavy_raw(0.01, runs=1, epochs=25_000))  # 50,000 probe steps: the verdict first
+    engine.expect("preview", lambda request, index, _p, final: request == 2 and final)
+    answers = messages_for(engine, 2)
+    assert answers[0][0] == "checked" and stepped_for_verdict[-1] == frozenset()
+
+
+def test_a_schedule_torch_fails_at_is_refused_when_previewed_first(engine):
+    raw = make_raw([{"optimizer": {"type": "SGD", "lr": 0.1},
+                     "scheduler": {"type": "OneCycleLR", "max_lr": 0.1, "pct_start": 1.0}}])
+    engine.send("check", 1, raw)
+    request, path, message = engine.expect("checked")
+    assert path == "runs[0].scheduler" and "torch fails at scheduler step" in message, message
+    previews = messages_for(engine, 1, ("preview",))
+    assert previews and not previews[-1][3].complete  # the preview shows where it stops; the verdict says why
 
 
 def test_a_newer_check_supersedes_an_older_one(engine):
@@ -538,7 +571,7 @@ def test_checks_are_answered_while_training(engine):
     raw = make_raw(TWO_RUNS)
     engine.send("check", 5, raw)
     assert engine.expect("checked", lambda request, *_: request == 5) == (5, "", "")
-    engine.expect("preview", lambda request, index, _p, final: (request, index) == (5, 1) and final)
+    assert [m[2] for m in messages_for(engine, 5, ("preview",)) if m[4]] == [0, 1]  # (short: before the verdict)
     assert engine.worker.state == SessionState.RUNNING
     engine.send("stop")
     engine.state(SessionState.STOPPED)
