@@ -9,6 +9,7 @@ results); ``"bottleneck"`` feeds ``layer`` into ``layer2`` so that both train.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 
 import torch
@@ -32,9 +33,16 @@ class Net(nn.Module):
         return self.layer2(torch.tanh(self.layer(input)))
 
 
+_GLOBAL_RNG = threading.Lock()
+
+
 def build_model(variant: str, seed: int) -> Net:
-    """A fresh ``Net`` whose initial weights depend only on ``seed`` (not on the global RNG)."""
-    with torch.random.fork_rng(devices=[]):
+    """A fresh ``Net`` whose initial weights depend only on ``seed`` (not on the global RNG).
+
+    torch's default initialisation draws from the global generator, seeded here for the build
+    and restored after it: one build at a time, or two threads (the engine's and another, as
+    when the engine runs in a thread of the test suite) would draw from each other's seed."""
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return Net(variant)
 
