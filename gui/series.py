@@ -5,10 +5,10 @@ run of a million steps costs the window what its newest rows cost, not a million
 frame. This is the window's only copy of the results: plots read views of it.
 
 Per step only what is measured is kept (the loss, each group's lr, the momentum): a run's
-steps are numbered 0, 1, 2, ... without a gap, so the step and epoch columns are views of
-:func:`positions` and :func:`epoch_of_step`, one (32-bit) array for every run instead of two per run;
-an lr is kept as the rows where it changes (:class:`ChangeRows`, read through a
-:class:`ChangeView`), a momentum that does not move as one row and a count (:class:`SameRows`).
+steps are numbered 0, 1, 2, ... without a gap, so the step and epoch columns are computed
+where read (:class:`Counting`), not kept; an lr is kept as the rows where it changes
+(:class:`ChangeRows`, read through a :class:`ChangeView`), a momentum that does not move as one
+row and a count (:class:`SameRows`).
 """
 
 from __future__ import annotations
@@ -17,36 +17,68 @@ import numpy as np
 
 from engine.recorder import Event, GrowingTable, RunResults
 
-__all__ = ["RunSeries", "positions", "epoch_of_step"]
+__all__ = ["RunSeries", "Counting", "ChangeRows", "ChangeView"]
 
-_POSITIONS = np.arange(0, dtype=np.int32)
-_EPOCHS: dict[int, np.ndarray] = {}
+class Counting:
+    """``row // divisor`` for rows 0 .. n - 1: a run's step column (divisor 1) or the epoch of each
+    step (divisor: the steps an epoch), which every run's results have, built only where read.
 
+    Read as :class:`ChangeView` is (``len``, ints, slices, arrays of rows, ``copy()``), with a
+    :meth:`searchsorted` that computes (the readout's lookup of a step); anything else gets every
+    row as an array."""
 
-def _room(n: int) -> int:
-    return max(1 << max(n - 1, 1).bit_length(), 4096)
+    dtype = np.dtype(np.int64)
+    ndim = 1
 
+    def __init__(self, n: int, divisor: int = 1):
+        self.n, self.divisor = n, max(int(divisor), 1)
 
-def positions(n: int) -> np.ndarray:
-    """0, 1, ..., n - 1 (a read-only view of one array every run and plot shares; 32-bit while
-    the numbers fit: the plots never draw it, they place row i at i)."""
-    global _POSITIONS
-    if n > len(_POSITIONS):
-        room = _room(n)
-        _POSITIONS = np.arange(room, dtype=np.int32 if room < 2 ** 31 else np.int64)
-        _POSITIONS.flags.writeable = False
-    return _POSITIONS[:n]
+    @property
+    def shape(self) -> tuple[int]:
+        return (self.n,)
 
+    @property
+    def size(self) -> int:
+        return self.n
 
-def epoch_of_step(n: int, steps_per_epoch: int) -> np.ndarray:
-    """The epoch of steps 0 .. n - 1 (shared and read-only, as :func:`positions`)."""
-    epochs = _EPOCHS.get(steps_per_epoch)
-    if epochs is None or n > len(epochs):
-        epochs = positions(_room(n)) // max(steps_per_epoch, 1)
-        epochs.flags.writeable = False
-        _EPOCHS.clear()  # one experiment's length of an epoch at a time
-        _EPOCHS[steps_per_epoch] = epochs
-    return epochs[:n]
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, key):
+        if isinstance(key, slice):
+            return np.arange(*key.indices(self.n), dtype=np.int64) // self.divisor
+        if isinstance(key, (int, np.integer)):
+            if not -self.n <= key < self.n:
+                raise IndexError(f"row {key} of {self.n}")
+            return (int(key) % self.n) // self.divisor
+        rows = np.asarray(key)
+        if rows.dtype == bool:
+            return np.flatnonzero(rows[:self.n]) // self.divisor
+        if ((rows < -self.n) | (rows >= self.n)).any():
+            raise IndexError(f"rows {key} of {self.n}")
+        return np.where(rows < 0, rows + self.n, rows).astype(np.int64) // self.divisor
+
+    def searchsorted(self, value, side: str = "left"):
+        """Where ``value`` goes among the values, as ``numpy.searchsorted`` says (they ascend)."""
+        v = np.asarray(value, dtype=float)
+        first = np.ceil(v) if side == "left" else np.floor(v) + 1  # the first value >= (or >) v
+        at = np.clip(first, 0, None) * self.divisor
+        return np.minimum(at, self.n).astype(np.int64)[()]
+
+    def copy(self) -> np.ndarray:
+        return self[:]
+
+    def astype(self, dtype, copy: bool = True) -> np.ndarray:
+        return self[:].astype(dtype)
+
+    def __array__(self, dtype=None, copy=None):
+        values = self[:]
+        return values if dtype is None else values.astype(dtype)
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name in ("n", "divisor"):
+            raise AttributeError(name)
+        return getattr(self[:], name)
 
 
 class SameRows:
@@ -223,7 +255,7 @@ class RunSeries:
     def results(self) -> RunResults:
         """Views (no copies) of everything pulled so far."""
         n, epochs = self.n_steps, self._epochs.view(self.n_epochs)
-        return RunResults(self.name, positions(n), epoch_of_step(n, self.steps_per_epoch),
+        return RunResults(self.name, Counting(n), Counting(n, self.steps_per_epoch),
                           self._step_loss.view(n)[:, 0], ChangeView(self._step_lr, n), self._step_momentum.view(n),
                           epochs[:, 0], epochs[:, 1], epochs[:, 2], self._epoch_lr.view(self.n_epochs), self.events)
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from engine.recorder import GrowingTable, RunRecorder, RunResults
-from gui.series import RunSeries, epoch_of_step, positions
+from gui.series import Counting, RunSeries
 
 
 def _part(start: int, n: int, spe: int, groups: int = 1) -> RunResults:
@@ -26,14 +26,23 @@ def test_series_gives_back_exactly_what_the_engine_published_in_parts():
     assert np.isnan(got.step_momentum).all()
 
 
-def test_step_columns_are_shared_views_not_a_copy_per_run():
-    a, b = RunSeries("a", 26), RunSeries("b", 26)
+def test_step_and_epoch_columns_are_computed_where_read_not_kept():
+    a = RunSeries("a", 26)
     a.append(_part(0, 100, 26))
-    b.append(_part(0, 60, 26))
-    ra, rb = a.results(), b.results()
-    assert np.shares_memory(ra.step, rb.step) and np.shares_memory(ra.step_epoch, rb.step_epoch)
-    assert not ra.step.flags.writeable  # a plot cannot change another run's steps
-    assert np.array_equal(positions(5), [0, 1, 2, 3, 4]) and np.array_equal(epoch_of_step(5, 2), [0, 0, 1, 1, 2])
+    r = a.results()
+    assert isinstance(r.step, Counting) and isinstance(r.step_epoch, Counting)
+    assert r.step[:].tolist() == list(range(100)) and r.step_epoch[:].tolist() == [s // 26 for s in range(100)]
+    assert r.step[-1] == 99 and r.step_epoch[np.array([0, 25, 26, 99])].tolist() == [0, 0, 1, 3]
+    assert r.step[10:20:3].tolist() == [10, 13, 16, 19] and len(r.step) == 100 and r.step.shape == (100,)
+    with pytest.raises(IndexError):
+        r.step[100]
+    # the readout's lookup, as numpy's on the whole column
+    whole_steps, whole_epochs = np.arange(100), np.arange(100) // 26
+    for value in (-3, 0, 0.5, 7, 25.5, 26, 99, 99.2, 150):
+        for side in ("left", "right"):
+            assert r.step.searchsorted(value, side) == np.searchsorted(whole_steps, value, side), (value, side)
+            assert r.step_epoch.searchsorted(value, side) == np.searchsorted(whole_epochs, value, side), (value, side)
+    assert np.searchsorted(r.step, 42.0) == 42 and r.step.astype(np.int64).dtype == np.int64
 
 
 def test_a_gap_in_the_published_steps_is_refused_not_drawn_shifted():
