@@ -679,3 +679,18 @@ def test_while_training_lr_and_loss_plots_take_turns_and_both_end_complete(qtbot
     last = window.controller.snapshot.position - 1
     for items in window.plots.runs:  # and at the end everything shows the last step
         assert items.train.xData[-1] == last and items.lr[0].xData[-1] >= last
+
+
+def test_the_objects_of_startup_are_left_out_of_later_collections(make_window, monkeypatch):
+    """Once the first engine is ready, what startup made is frozen (gc.freeze): a full collection on
+    the GUI thread walks the objects made since, not the ~220,000 torch's registry and Qt left."""
+    import gc
+
+    import gui.training
+
+    monkeypatch.setattr(gui.training, "_settled", False)
+    gc.unfreeze()  # (the suite froze its own startup: this test's window is the first)
+    window = make_window()
+    assert window.controller.ready and gui.training._settled
+    assert gc.get_freeze_count() > 100_000  # torch's registry, Qt's wrappers, the window
+    assert len(gc.get_objects()) < gc.get_freeze_count() / 10  # what a collection still walks
