@@ -35,13 +35,35 @@ def _splash(app):
     the engine's): the name, and what is happening."""
     from PySide6.QtCore import QElapsedTimer, QRect, Qt
     from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
-    from PySide6.QtWidgets import QSplashScreen
+    from PySide6.QtWidgets import QWidget
 
-    class Splash(QSplashScreen):
-        def drawContents(self, painter: QPainter) -> None:  # noqa: N802 - Qt's name
+    class Splash(QWidget):
+        """A splash screen's window (not ``QSplashScreen``: its ``show()`` waits up to a second for
+        the window system to say the window is exposed, which offscreen and some X servers never
+        say, and that second was most of the time to the first paint)."""
+
+        def __init__(self, picture: QPixmap):
+            super().__init__(None, Qt.WindowType.SplashScreen | Qt.WindowType.FramelessWindowHint
+                             | Qt.WindowType.WindowStaysOnTopHint)
+            self.picture, self.text = picture, ""
+            self.setFixedSize(picture.size())
+            screen = app.primaryScreen()
+            if screen is not None:
+                self.move(screen.availableGeometry().center() - self.rect().center())
+
+        def showMessage(self, text: str) -> None:  # noqa: N802 - QSplashScreen's name
+            self.text = text
+            self.update()
+
+        def finish(self, window) -> None:
+            self.close()
+
+        def paintEvent(self, event) -> None:  # noqa: N802 - Qt's name
+            painter = QPainter(self)
+            painter.drawPixmap(0, 0, self.picture)
             painter.setPen(QColor("#444444"))
             painter.drawText(QRect(24, 0, self.width() - 48, self.height() - 18),
-                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom), self.message())
+                             int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignBottom), self.text)
 
     pixmap = QPixmap(520, 220)
     pixmap.fill(QColor("#ffffff"))
