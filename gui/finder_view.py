@@ -31,7 +31,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -43,6 +42,7 @@ from engine.range_test import MAX_ITERATIONS, MODES, RangeTestOptions, lr_target
 
 from .export_dialog import export_widget
 from .plot_style import BACKGROUND, PALETTE, TEXT
+from .widgets import stacked_splitter
 
 __all__ = ["FinderView", "install_finder"]
 
@@ -162,12 +162,7 @@ class FinderView(QWidget):
         canvas.addWidget(self.plot, 1)
         # The plot and the suggestions share the height; the table asks for all its rows (see
         # _fit_table) and a presenter drags the line between them.
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.canvas)
-        self.splitter.addWidget(self.table)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 0)
+        self.splitter = stacked_splitter(self, self.canvas, self.table, (1, 0))
         layout.addWidget(self.splitter, 1)
 
         self.timer = QTimer(self, interval=REDRAW_MS)

@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSizePolicy,
-    QSplitter,
     QStyle,
     QTextBrowser,
     QTextEdit,
@@ -49,6 +48,7 @@ from engine.guide import GuidePage, find_page, load_guide
 
 from .code_view import PythonHighlighter
 from .presentation import scaled_font
+from .widgets import stacked_splitter
 
 __all__ = ["GuideView", "install_guide", "show_guide", "load_and_run", "NEXT_KEYS", "BACK_KEYS"]
 
@@ -152,12 +152,7 @@ class GuideView(QWidget):
         self.explanation.viewport().installEventFilter(self)
 
         # The explanation and the code share the height; a presenter drags the line between them.
-        self.splitter = QSplitter(Qt.Orientation.Vertical, self)
-        self.splitter.setChildrenCollapsible(False)
-        self.splitter.addWidget(self.explanation)
-        self.splitter.addWidget(self.code)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter = stacked_splitter(self, self.explanation, self.code, (1, 1))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(nav)

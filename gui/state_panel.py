@@ -21,7 +21,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QPushButton,
     QSizePolicy,
-    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -33,6 +32,7 @@ from engine.snapshot import RunSnapshot
 from engine.status import RunStatus
 
 from .plot_style import MUTED_TEXT
+from .widgets import stacked_splitter
 
 __all__ = ["StatePanel", "describe_value"]
 
@@ -124,12 +124,7 @@ class StatePanel(QWidget):
         bottom_layout.setContentsMargins(0, 0, 0, 0)
         bottom_layout.addWidget(QLabel("<b>events</b>", bottom))
         bottom_layout.addWidget(self.events)
-        splitter = QSplitter(Qt.Orientation.Vertical, self)
-        splitter.addWidget(top)
-        splitter.addWidget(bottom)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 1)
-        splitter.setChildrenCollapsible(False)
+        splitter = stacked_splitter(self, top, bottom, (3, 1))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(splitter)

@@ -21,14 +21,27 @@ from PySide6.QtWidgets import (
     QProxyStyle,
     QScrollArea,
     QSizePolicy,
+    QSplitter,
     QStyle,
     QWidget,
 )
 
-__all__ = ["VerticalScrollArea", "FlowLayout", "ElidedLabel", "LabStyle", "install_style"]
+__all__ = ["VerticalScrollArea", "FlowLayout", "ElidedLabel", "LabStyle", "install_style", "stacked_splitter"]
 
 DEFAULT_ADJUST = QComboBox.SizeAdjustPolicy.AdjustToContentsOnFirstShow
 PLACEHOLDER = "#5e5e5e"  # 6.4:1 on white
+
+
+def stacked_splitter(parent: QWidget, top: QWidget, bottom: QWidget, stretch: tuple[int, int]) -> QSplitter:
+    """Two panes one above the other sharing the height by ``stretch``; a presenter drags the line
+    between them, and neither collapses to nothing."""
+    splitter = QSplitter(Qt.Orientation.Vertical, parent)
+    splitter.setChildrenCollapsible(False)
+    splitter.addWidget(top)
+    splitter.addWidget(bottom)
+    splitter.setStretchFactor(0, stretch[0])
+    splitter.setStretchFactor(1, stretch[1])
+    return splitter
 
 
 class VerticalScrollArea(QScrollArea):
