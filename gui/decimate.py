@@ -19,7 +19,7 @@ import numpy as np
 
 from engine.recorder import GrowingTable
 
-__all__ = ["Changes", "Difference", "Peaks", "bucket_size"]
+__all__ = ["Changes", "Difference", "Peaks", "bucket_size", "differs"]
 
 DENSE_FROM = 64  # below this many rows a column is never called dense (see Changes)
 
@@ -108,8 +108,9 @@ class Difference:
         return self.a[index] - self.b[index]
 
 
-def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Element-wise "not the same number" (a NaN equals a NaN: a group not there yet stays so)."""
+def differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise "not the same number" (a NaN equals a NaN: a group not there yet stays so, two
+    runs that both diverged agree)."""
     return ~((a == b) | (np.isnan(a) & np.isnan(b)))
 
 
@@ -136,7 +137,7 @@ class Changes:
             return None
         if n > self.done:
             start = max(self.done, 1)
-            new = np.flatnonzero(_differs(y[start:n], y[start - 1:n - 1])) + start
+            new = np.flatnonzero(differs(y[start:n], y[start - 1:n - 1])) + start
             if self.done == 0:
                 new = np.concatenate([[0], new])
             self.rows.extend(self.count, new.reshape(-1, 1).astype(float))

@@ -31,7 +31,7 @@ from shiboken6 import isValid
 from engine.preview import Prediction
 from engine.recorder import GrowingTable, RunResults
 
-from .decimate import Changes, Difference, Peaks
+from .decimate import Changes, Difference, Peaks, differs
 from .plot_style import (
     BACKGROUND,
     GRID_ALPHA,
@@ -67,20 +67,15 @@ def ema(values: np.ndarray, alpha: float) -> np.ndarray:
     return np.fromiter(out, dtype=float, count=len(values))
 
 
-def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Element-wise "not the same number" (NaN equals NaN: two runs that both diverged agree)."""
-    return ~((a == b) | (np.isnan(a) & np.isnan(b)))
-
-
 def first_difference(a: RunResults, b: RunResults) -> int | None:
     """The first row (optimizer step) where the two runs' loss or any shared group's lr differs."""
     n = min(len(a.step), len(b.step))
     if n == 0:
         return None
     groups = min(a.step_lr.shape[1], b.step_lr.shape[1])
-    bad = _differs(a.step_loss[:n], b.step_loss[:n])
+    bad = differs(a.step_loss[:n], b.step_loss[:n])
     if groups:
-        bad |= _differs(a.step_lr[:n, :groups], b.step_lr[:n, :groups]).any(axis=1)
+        bad |= differs(a.step_lr[:n, :groups], b.step_lr[:n, :groups]).any(axis=1)
     if a.step_lr.shape[1] != b.step_lr.shape[1]:
         # one run has a group the other lacks: they differ where that group exists
         wider = a if a.step_lr.shape[1] > b.step_lr.shape[1] else b

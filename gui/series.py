@@ -17,6 +17,8 @@ import numpy as np
 
 from engine.recorder import Event, GrowingTable, RunResults
 
+from .decimate import differs
+
 __all__ = ["RunSeries", "Counting", "ChangeRows", "ChangeView"]
 
 class Counting:
@@ -116,11 +118,6 @@ class SameRows:
         return np.broadcast_to(self.row, (rows, len(self.row)))
 
 
-def _differs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Row-wise "not the same numbers" (a NaN equals a NaN: a group not there yet stays so)."""
-    return (~((a == b) | (np.isnan(a) & np.isnan(b)))).any(axis=-1)
-
-
 class ChangeRows:
     """Per-step columns (each group's lr) kept as the rows where they change and their values:
     an lr that changes once an epoch, or never, costs a few rows instead of one a step. Read
@@ -149,7 +146,7 @@ class ChangeRows:
         wide = array if array.shape[1] == self.columns else \
             np.hstack([array, np.full((len(array), self.columns - array.shape[1]), np.nan)])
         before = self.values.view(self.changes)[-1:] if self.changes else np.full((1, self.columns), np.inf)
-        new = np.flatnonzero(_differs(wide, np.vstack([before, wide[:-1]])))
+        new = np.flatnonzero(differs(wide, np.vstack([before, wide[:-1]])).any(axis=1))  # rows that change
         self.at.extend(self.changes, (new + row).reshape(-1, 1).astype(float))
         self.values.extend(self.changes, wide[new])
         self.changes += len(new)
